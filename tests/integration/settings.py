@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from cachesync.stack import StackInfo
-
 from schemas.config import Settings, parse_settings
 
 

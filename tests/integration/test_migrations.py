@@ -7,9 +7,9 @@ import uuid
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from cachesync.stack import StackInfo
 
 from cachesync import db
+from cachesync.stack import StackInfo
 from schemas.config import parse_settings
 from tests.integration.settings import stack_settings
 

@@ -1,0 +1,56 @@
+"""Health probes that speak each service's own protocol (blocking, short timeouts)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pymysql
+
+
+def redis_ping(port: int, timeout_s: float = 1.0) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+            sock.sendall(b"PING\r\n")
+            reply: bytes = sock.recv(64)
+            return reply.startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def kafka_api_versions(port: int, timeout_s: float = 2.0) -> bool:
+    """An ApiVersions v0 round trip: the broker's socket server is up and answering."""
+    client_id = b"cachesync-stack"
+    body = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            header = _recv_exact(sock, 10)
+    except OSError:
+        return False
+    _, correlation_id, error_code = struct.unpack(">iih", header)
+    return bool(correlation_id == 1 and error_code == 0)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        data += chunk
+    return data
+
+
+def mariadb_login(port: int, user: str, password: str, timeout_s: float = 2.0) -> bool:
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=port, user=user, password=password,
+                               connect_timeout=int(max(1, timeout_s)))
+    except pymysql.MySQLError:
+        return False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        return True
+    finally:
+        conn.close()

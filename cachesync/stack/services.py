@@ -1,0 +1,271 @@
+"""Start, check and stop the local stack's services: MariaDB, Kafka (KRaft), two Redis."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import pymysql
+
+from cachesync.stack import layout, probes
+from cachesync.stack.process import running_pid, spawn, stop, tail
+
+log = logging.getLogger(__name__)
+
+POM: Final = Path(__file__).resolve().parents[2] / "compose" / "kafka" / "pom.xml"
+START_TIMEOUT_S: Final = 90.0
+
+REQUIRED_BINARIES: Final = {
+    "mariadbd": "mariadb-server",
+    "mariadb-install-db": "mariadb-server",
+    "redis-server": "redis-server",
+    "java": "openjdk-17-jre-headless",
+    "mvn": "maven",
+}
+
+
+class StackError(RuntimeError):
+    """A service could not be installed, started or stopped; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    name: str
+    port: int
+    pid: int | None
+    healthy: bool
+    log_file: Path
+
+
+def check_binaries() -> None:
+    missing = sorted({pkg for binary, pkg in REQUIRED_BINARIES.items() if not shutil.which(binary)})
+    if missing:
+        raise StackError(
+            f"missing programs; install the Debian packages: apt-get install -y {' '.join(missing)}"
+            " (scripts/bootstrap.sh does this)"
+        )
+
+
+def fetch_kafka_jars() -> Path:
+    """The Kafka jars from Maven Central, fetched once into the cache directory."""
+    cache = layout.kafka_cache_dir()
+    marker = cache / ".complete"
+    if marker.exists():
+        return cache
+    log.info("fetching Apache Kafka %s jars from Maven Central into %s", layout.KAFKA_VERSION,
+             cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+         f"-DoutputDirectory={cache}", f"-Dkafka.version={layout.KAFKA_VERSION}"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"mvn could not fetch the Kafka jars:\n{result.stdout}{result.stderr}")
+    marker.write_text(layout.KAFKA_VERSION + "\n")
+    return cache
+
+
+class Stack:
+    """One local stack: its data directory and its base port."""
+
+    SERVICES: Final = ("mariadb", "kafka", *(f"redis-{r}" for r in layout.REGIONS))
+
+    def __init__(self, data_dir: Path = layout.DEFAULT_DATA_DIR,
+                 base_port: int = layout.DEFAULT_BASE_PORT) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.ports = layout.Ports.from_base(base_port)
+
+    def info(self) -> layout.StackInfo:
+        return layout.stack_info(self.data_dir, self.ports)
+
+    # -- per service ---------------------------------------------------------------------------
+
+    def _dir(self, name: str) -> Path:
+        return self.data_dir / name
+
+    def _pid_file(self, name: str) -> Path:
+        return self._dir(name) / "service.pid"
+
+    def log_file(self, name: str) -> Path:
+        logs = {"mariadb": "mariadb.log", "kafka": "kafka.out"}
+        return self._dir(name) / logs.get(name, "redis.log")
+
+    def port(self, name: str) -> int:
+        if name == "mariadb":
+            return self.ports.mariadb
+        if name == "kafka":
+            return self.ports.kafka
+        return self.ports.redis[self._region(name)]
+
+    def _region(self, name: str) -> str:
+        region = name.removeprefix("redis-")
+        if not name.startswith("redis-") or region not in self.ports.redis:
+            raise StackError(f"unknown service {name!r}; services: {', '.join(self.SERVICES)}")
+        return region
+
+    def healthy(self, name: str) -> bool:
+        port = self.port(name)
+        if name == "mariadb":
+            return probes.mariadb_login(port, "root", layout.ROOT_PASSWORD)
+        if name == "kafka":
+            return probes.kafka_api_versions(port)
+        return probes.redis_ping(port)
+
+    def pid(self, name: str) -> int | None:
+        return running_pid(self._pid_file(name), self.data_dir)
+
+    def start_service(self, name: str) -> None:
+        """Start one service unless it already runs; wait until it answers."""
+        if name not in self.SERVICES:
+            raise StackError(f"unknown service {name!r}; services: {', '.join(self.SERVICES)}")
+        if self.pid(name) is not None and self.healthy(name):
+            return
+        if self.pid(name) is None:
+            if self.healthy(name):
+                raise StackError(
+                    f"{name}: port {self.port(name)} is taken by a process this stack did not "
+                    "start; choose another --base-port"
+                )
+            self._dir(name).mkdir(parents=True, exist_ok=True)
+            starters: dict[str, Callable[[], None]] = {
+                "mariadb": self._start_mariadb, "kafka": self._start_kafka,
+            }
+            starters.get(name, lambda: self._start_redis(name))()
+        if name == "mariadb" and not self._mariadb_initialized():
+            self._wait(name, self._mariadb_socket_ready)
+            self._init_mariadb()
+        self._wait(name, lambda: self.healthy(name))
+
+    def stop_service(self, name: str) -> bool:
+        """Stop one service if this stack started it; True if it was running."""
+        if name not in self.SERVICES:
+            raise StackError(f"unknown service {name!r}; services: {', '.join(self.SERVICES)}")
+        return stop(self._pid_file(name), self.data_dir, timeout_s=60)
+
+    def _wait(self, name: str, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if self.pid(name) is None:
+                break
+            time.sleep(0.2)
+        log_file = self.log_file(name)
+        raise StackError(
+            f"{name} did not start on port {self.port(name)}; its log is {log_file}:\n"
+            f"{tail(log_file)}"
+        )
+
+    # -- MariaDB ------------------------------------------------------------------------------
+
+    def _start_mariadb(self) -> None:
+        base = self._dir("mariadb")
+        cnf = base / "my.cnf"
+        cnf.write_text(layout.mariadb_cnf(self.data_dir, self.ports.mariadb))
+        if not (base / "data" / "mysql").exists():
+            result = subprocess.run(
+                ["mariadb-install-db", "--no-defaults", f"--datadir={base / 'data'}",
+                 "--auth-root-authentication-method=normal", "--skip-test-db", "--user=root"],
+                capture_output=True, text=True, check=False,
+            )
+            if result.returncode != 0:
+                raise StackError(f"mariadb-install-db failed:\n{result.stdout}{result.stderr}")
+        spawn(["mariadbd", f"--defaults-file={cnf}"], cwd=base, log_file=base / "mariadbd.out",
+              pid_file=self._pid_file("mariadb"))
+
+    def _mariadb_initialized(self) -> bool:
+        return (self._dir("mariadb") / "initialized").exists()
+
+    def _mariadb_root_socket(self) -> pymysql.Connection[pymysql.cursors.Cursor]:
+        # Before initialization root has no password and logs in over the socket only.
+        return pymysql.connect(unix_socket=str(self._dir("mariadb") / "mariadb.sock"),
+                               user="root", password="", connect_timeout=2)
+
+    def _mariadb_socket_ready(self) -> bool:
+        try:
+            self._mariadb_root_socket().close()
+        except pymysql.MySQLError:
+            return False
+        return True
+
+    def _init_mariadb(self) -> None:
+        conn = self._mariadb_root_socket()
+        try:
+            with conn.cursor() as cur:
+                for statement in layout.init_sql():
+                    cur.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+        (self._dir("mariadb") / "initialized").write_text("ok\n")
+
+    # -- Kafka --------------------------------------------------------------------------------
+
+    def _start_kafka(self) -> None:
+        jars = fetch_kafka_jars()
+        base = self._dir("kafka")
+        props = base / "server.properties"
+        props.write_text(layout.kafka_properties(self.data_dir, self.ports))
+        log4j = base / "log4j2.properties"
+        log4j.write_text(layout.kafka_log4j(self.data_dir))
+        java = ["java", f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars}/*"]
+        if not (base / "data" / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            result = subprocess.run(
+                [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
+                 "--standalone"],
+                capture_output=True, text=True, check=False,
+            )
+            if result.returncode != 0:
+                raise StackError(
+                    f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}"
+                )
+        spawn([java[0], "-Xms256m", "-Xmx512m", *java[1:], "kafka.Kafka", str(props)],
+              cwd=base, log_file=self.log_file("kafka"), pid_file=self._pid_file("kafka"))
+
+    # -- Redis --------------------------------------------------------------------------------
+
+    def _start_redis(self, name: str) -> None:
+        region = self._region(name)
+        spawn(["redis-server", *layout.redis_args(self.data_dir, region, self.port(name))],
+              cwd=self._dir(name), log_file=self._dir(name) / "redis.out",
+              pid_file=self._pid_file(name))
+
+    # -- the whole stack ----------------------------------------------------------------------
+
+    def up(self) -> layout.StackInfo:
+        """Start every service that is not running (in parallel) and wait until all answer."""
+        check_binaries()
+        fetch_kafka_jars()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=len(self.SERVICES)) as pool:
+            futures = {name: pool.submit(self.start_service, name) for name in self.SERVICES}
+        errors = [str(f.exception()) for f in futures.values() if f.exception() is not None]
+        if errors:
+            raise StackError("\n".join(errors))
+        return self.info()
+
+    def down(self) -> list[str]:
+        """Stop what this stack started; the names of the services that were running."""
+        stopped = []
+        for name in reversed(self.SERVICES):
+            if self.stop_service(name):
+                stopped.append(name)
+        return stopped
+
+    def status(self) -> list[ServiceStatus]:
+        return [
+            ServiceStatus(name, self.port(name), self.pid(name),
+                          self.pid(name) is not None and self.healthy(name), self.log_file(name))
+            for name in self.SERVICES
+        ]
