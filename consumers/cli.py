@@ -1,0 +1,45 @@
+"""``cachesync consume``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+
+from cachesync.metrics import serve_metrics
+from cachesync.settings_cli import config_option, load_or_exit
+from consumers.worker import RegionConsumer
+
+
+@click.command()
+@config_option
+@click.option("--region", "region", default=None, metavar="NAME",
+              help="The region this consumer group writes.")
+@click.option("--regions", "fanout", default=None, metavar="A,B",
+              help="Fan-out mode: one group writes every listed region before committing.")
+@click.option("--max-records", type=click.IntRange(1), default=5000, show_default=True,
+              help="Records per polled batch.")
+def consume(*, config_path: str, region: str | None, fanout: str | None,
+            max_records: int) -> None:
+    """Apply change events to a region's Redis, fenced by version; SIGTERM stops cleanly."""
+    settings = load_or_exit(config_path)
+    if (region is None) == (fanout is None):
+        raise click.UsageError("give exactly one of --region NAME or --regions A,B")
+    regions = [region] if region is not None else [r.strip() for r in (fanout or "").split(",")]
+    unknown = [name for name in regions if name not in settings.regions]
+    if unknown or not all(regions):
+        raise click.UsageError(
+            f"unknown region(s) {', '.join(unknown) or '(empty)'}; configured: "
+            f"{', '.join(settings.regions)}"
+        )
+    serve_metrics(settings.metrics)
+    asyncio.run(_run(RegionConsumer(settings, regions, max_records=max_records)))
+
+
+async def _run(worker: RegionConsumer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await worker.run(stop)
