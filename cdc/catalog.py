@@ -1,0 +1,109 @@
+"""The source's catalog: server settings and table shapes, checked before streaming.
+
+The checks (pure) refuse to start with a message that names the setting, table or column,
+so a misconfiguration fails at start-up and not on the first row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import sqlalchemy as sa
+
+from cdc.normalize import TableShape
+from schemas.config import Settings
+from schemas.values import Kind, kind_of
+
+REQUIRED_SETTINGS: Final = {
+    "binlog_format": "ROW",
+    "binlog_row_image": "FULL",
+    "binlog_row_metadata": "FULL",
+}
+
+
+class SourceConfigError(RuntimeError):
+    """The source server or its tables do not allow streaming as configured."""
+
+
+def check_server_settings(variables: Mapping[str, str]) -> None:
+    """Refuse unless the binlog carries full row images with column names."""
+    problems = []
+    for name, wanted in REQUIRED_SETTINGS.items():
+        actual = variables.get(name)
+        if actual is None or actual.upper() != wanted:
+            problems.append(f"{name} is {actual!r}, cachesync needs {wanted}")
+    if variables.get("log_bin", "ON").upper() not in {"ON", "1"}:
+        problems.append("log_bin is OFF, cachesync needs the binary log")
+    if problems:
+        raise SourceConfigError(
+            "the source server's settings do not allow CDC: " + "; ".join(problems)
+        )
+
+
+def build_shapes(settings: Settings, columns: Sequence[tuple[str, str, str, str, str]]
+                 ) -> dict[str, TableShape]:
+    """Shapes of the configured tables from catalog rows.
+
+    ``columns``: (schema, table, column, data_type, column_key) from information_schema.
+    Raises :class:`SourceConfigError` naming every missing table or column.
+    """
+    by_table: dict[str, dict[str, Kind]] = {}
+    pks: dict[str, list[str]] = {}
+    problems = []
+    for schema, table, column, data_type, column_key in columns:
+        name = f"{schema}.{table}"
+        try:
+            kind = kind_of(data_type)
+        except ValueError:
+            problems.append(f"{name}.{column} has unsupported type {data_type}")
+            continue
+        by_table.setdefault(name, {})[column] = kind
+        if column_key == "PRI":
+            pks.setdefault(name, []).append(column)
+    shapes = {}
+    for name, rule in settings.tables.items():
+        kinds = by_table.get(name)
+        if kinds is None:
+            problems.append(f"table {name} does not exist on the source (or is not readable)")
+            continue
+        if name not in pks:
+            problems.append(f"table {name} has no primary key")
+            continue
+        needed = {
+            "partition_key": [rule.partition_key] if rule.partition_key else [],
+            "version_column": [rule.version_column] if rule.version_column else [],
+            "cache_keys": sorted(rule.template_columns()),
+            "columns": rule.columns or [],
+        }
+        for field, names in needed.items():
+            for column in names:
+                if column not in kinds:
+                    problems.append(f"table {name}: {field} column {column!r} does not exist")
+        shapes[name] = TableShape(name=name, rule=rule, pk=tuple(pks[name]), kinds=kinds)
+    if problems:
+        raise SourceConfigError("; ".join(problems))
+    return shapes
+
+
+def read_server_settings(conn: sa.Connection) -> dict[str, str]:
+    rows = conn.execute(sa.text(
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
+        "('binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'log_bin', "
+        "'server_id', 'server_uuid', 'gtid_binlog_pos', 'gtid_executed')"
+    ))
+    return {str(name): str(value) for name, value in rows}
+
+
+def read_columns(conn: sa.Connection, schemas: Sequence[str]
+                 ) -> list[tuple[str, str, str, str, str]]:
+    """Catalog rows of every table in the given schemas, in ordinal order."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY "
+            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN :schemas "
+            "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
+        ).bindparams(sa.bindparam("schemas", expanding=True)),
+        {"schemas": list(schemas)},
+    )
+    return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]

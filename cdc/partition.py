@@ -1,0 +1,47 @@
+"""Which Kafka partition a key goes to: exactly Java's default partitioner.
+
+``toPositive(murmur2(key)) % numPartitions``, as Kafka's ``BuiltInPartitioner`` does for a
+record with a key, so a Java, Go or Python producer and cachesync agree on where a user's
+changes live, and one key always lands on one partition.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_M: Final = 0x5BD1E995
+_SEED: Final = 0x9747B28C
+_MASK: Final = 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (``Utils.murmur2``) as a signed 32-bit integer."""
+    length = len(data)
+    h = (_SEED ^ length) & _MASK
+    end = length - length % 4
+    for i in range(0, end, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * _M) & _MASK
+        k ^= k >> 24
+        k = (k * _M) & _MASK
+        h = (h * _M) & _MASK
+        h ^= k
+    rest = length % 4
+    if rest == 3:
+        h ^= data[end + 2] << 16
+    if rest >= 2:
+        h ^= data[end + 1] << 8
+    if rest >= 1:
+        h ^= data[end]
+        h = (h * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    h ^= h >> 15
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Java's default partitioner picks for ``key``."""
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, not {partitions}")
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
