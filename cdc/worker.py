@@ -27,11 +27,10 @@ from typing import Final
 import pymysql
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_exponential
 
 from cachesync import db
+from cachesync.kafka import ensure_topic
 from cdc import catalog, metrics
 from cdc.checkpoint import CheckpointStore
 from cdc.normalize import TableShape
@@ -119,28 +118,11 @@ class CdcWorker:
     def shapes(self) -> Mapping[str, TableShape]:
         return self._shapes
 
-    async def ensure_topic(self) -> None:
-        kafka = self._settings.kafka
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-        await admin.start()
-        try:
-            if kafka.topic not in await admin.list_topics():
-                try:
-                    await admin.create_topics(
-                        [NewTopic(kafka.topic, kafka.partitions, kafka.replication_factor)]
-                    )
-                    log.info("created topic %s with %d partitions", kafka.topic,
-                             kafka.partitions)
-                except TopicAlreadyExistsError:
-                    pass
-        finally:
-            await admin.close()
-
     # -- streaming --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         identity, start = await asyncio.to_thread(self.prepare)
-        await self.ensure_topic()
+        await ensure_topic(self._settings.kafka, self._settings.kafka.topic)
         producer = AIOKafkaProducer(
             bootstrap_servers=self._settings.kafka.bootstrap_servers,
             enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024,

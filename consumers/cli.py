@@ -20,8 +20,10 @@ from consumers.worker import RegionConsumer
               help="Fan-out mode: one group writes every listed region before committing.")
 @click.option("--max-records", type=click.IntRange(1), default=5000, show_default=True,
               help="Records per polled batch.")
+@click.option("--group-id", default=None, metavar="ID",
+              help="Consumer group (default: cachesync.<region>[+<region>...]).")
 def consume(*, config_path: str, region: str | None, fanout: str | None,
-            max_records: int) -> None:
+            max_records: int, group_id: str | None) -> None:
     """Apply change events to a region's Redis, fenced by version; SIGTERM stops cleanly."""
     settings = load_or_exit(config_path)
     if (region is None) == (fanout is None):
@@ -34,7 +36,8 @@ def consume(*, config_path: str, region: str | None, fanout: str | None,
             f"{', '.join(settings.regions)}"
         )
     serve_metrics(settings.metrics)
-    asyncio.run(_run(RegionConsumer(settings, regions, max_records=max_records)))
+    asyncio.run(_run(RegionConsumer(settings, regions, max_records=max_records,
+                                    group=group_id)))
 
 
 async def _run(worker: RegionConsumer) -> None:

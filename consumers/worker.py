@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import TopicPartition
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from cachesync.kafka import ensure_topic
 from consumers import metrics
 from consumers.plan import Plan, Poison, Record, plan_batch
 from consumers.store import RedisStore
@@ -62,9 +63,10 @@ class RegionConsumer:
     """Applies the change topic to the given regions' caches until stopped."""
 
     def __init__(self, settings: Settings, regions: Sequence[str], *,
-                 max_records: int = 5000) -> None:
+                 max_records: int = 5000, group: str | None = None) -> None:
         self._settings = settings
         self._regions = list(regions)
+        self._group = group or group_id(regions)
         self._label = "+".join(self._regions)
         self._max_records = max_records
         self._pending: dict[TopicPartition, int] = {}
@@ -77,7 +79,7 @@ class RegionConsumer:
                         for name in self._regions]
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka.bootstrap_servers,
-            group_id=group_id(self._regions),
+            group_id=self._group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -85,11 +87,11 @@ class RegionConsumer:
         self._dlq = AIOKafkaProducer(
             bootstrap_servers=settings.kafka.bootstrap_servers, enable_idempotence=True
         )
+        await ensure_topic(settings.kafka, settings.kafka.dlq_topic)
         await self._dlq.start()
         await self._consumer.start()
         self._consumer.subscribe([topic], listener=_Revoke(self))
-        log.info("consuming %s for region(s) %s as group %s", topic, self._label,
-                 group_id(self._regions))
+        log.info("consuming %s for region(s) %s as group %s", topic, self._label, self._group)
         try:
             while not stop.is_set():
                 batch = await self._consumer.getmany(timeout_ms=200,

@@ -1,0 +1,99 @@
+"""Producing change events and running `cachesync consume` for consumer tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from consumers.store import RedisStore
+from schemas.config import Dsn
+from schemas.events import ChangeEvent, Source, encode_event
+from schemas.versions import binlog_version
+
+CACHESYNC = str(Path(sys.executable).with_name("cachesync"))
+TABLES = {"app.items": {"cache_keys": ["{prefix}:{id}"], "action": "rewrite",
+                        "columns": ["id", "prefix", "n"]}}
+
+
+def item_event(prefix: str, key: int, n: int) -> ChangeEvent:
+    """The n-th change (from 1) of item ``key``: versions grow with n, across all keys."""
+    image = {"id": key, "prefix": prefix, "n": n}
+    return ChangeEvent(
+        op="insert" if n == 1 else "update", table="app.items", pk={"id": key}, key=str(key),
+        before=None if n == 1 else image, after=image,
+        version=binlog_version(0, 1, n, key + 1),
+        source=Source(server_id=1, file="b.000001", pos=n, row_index=key + 1,
+                      ts_ms=int(time.time() * 1000)),
+    )
+
+
+async def create_topic(bootstrap: str, topic: str, partitions: int = 4) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def encoded(events: list[ChangeEvent]) -> list[tuple[bytes, bytes]]:
+    return [(e.key.encode(), encode_event(e)) for e in events]
+
+
+def start_consumer(config: Path, region: str, group: str, log_dir: Path) -> subprocess.Popen[bytes]:
+    with (log_dir / f"consumer-{region}-{time.monotonic_ns()}.log").open("wb") as log:
+        return subprocess.Popen(
+            [CACHESYNC, "consume", "--config", str(config), "--region", region, "--group-id",
+             group, "--max-records", "500"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def stop_consumer(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+async def stored_n(store: RedisStore, prefix: str, keys: range) -> list[int | None]:
+    """The ``n`` each item holds in a region (None: nothing stored)."""
+    import json  # noqa: PLC0415
+
+    entries = await store.read([f"{prefix}:{k}" for k in keys])
+    return [json.loads(e.value)["n"] if e is not None and e.value else None for e in entries]
+
+
+async def wait_until(check: Callable[[], object], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+def region_store(urls: dict[str, str], region: str) -> RedisStore:
+    return RedisStore(region, Dsn(urls[region]))
