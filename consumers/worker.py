@@ -87,7 +87,10 @@ class RegionConsumer:
         self._dlq = AIOKafkaProducer(
             bootstrap_servers=settings.kafka.bootstrap_servers, enable_idempotence=True
         )
-        await ensure_topic(settings.kafka, settings.kafka.dlq_topic)
+        # A consumer may start before the CDC worker: without its topic it would be assigned
+        # nothing until the next metadata refresh (minutes), so it creates both topics.
+        for name in (settings.kafka.topic, settings.kafka.dlq_topic):
+            await ensure_topic(settings.kafka, name)
         await self._dlq.start()
         await self._consumer.start()
         self._consumer.subscribe([topic], listener=_Revoke(self))
