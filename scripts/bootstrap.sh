@@ -1,30 +1,40 @@
 #!/usr/bin/env bash
 # Installs whatever is missing on a fresh Debian machine, and nothing else: MariaDB, Redis,
-# Maven and (when `java` is absent) a Java 17 runtime from Debian's packages; a .venv with
-# cachesync and its dev extras; the Apache Kafka jars from Maven Central. Idempotent and fast
-# when everything is already there.
+# Maven and (when `java` is absent) a Java 17 runtime from Debian's packages; Python's venv
+# module if needed; a .venv with cachesync and its dev extras; the Apache Kafka jars from Maven
+# Central (`cachesync stack install`). Idempotent, and a few seconds when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "bootstrap: $*" >&2; }
 
-need=()
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-command -v mvn >/dev/null 2>&1 || need+=(maven)
-command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  say "installing Debian packages: ${need[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
 # Debian installs mariadbd under /usr/sbin, which a non-root PATH may lack.
 case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
 
 python=${PYTHON:-python3}
+need=()
+command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if [ ! -x .venv/bin/python ]; then
-  say "creating .venv with $($python --version)"
+  if ! command -v "$python" >/dev/null 2>&1; then
+    need+=(python3 python3-venv)
+  elif ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    need+=(python3-venv)
+  fi
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  say "installing Debian packages: ${need[*]}"
+  "${sudo[@]}" apt-get update -qq >&2
+  # `env` inside sudo: sudo would drop DEBIAN_FRONTEND from the environment.
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $("$python" --version)"
   "$python" -m venv .venv
 fi
 stamp=.venv/.cachesync-installed

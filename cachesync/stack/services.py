@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -15,14 +16,26 @@ from pathlib import Path
 from typing import Final
 
 import pymysql
+from pymysql.constants import ER
 
 from cachesync.stack import layout, probes
-from cachesync.stack.process import running_pid, spawn, stop, tail
+from cachesync.stack.process import (
+    locked,
+    log_excerpt,
+    log_size,
+    read_log,
+    running_pid,
+    spawn,
+    stop,
+)
 
 log = logging.getLogger(__name__)
 
 POM: Final = Path(__file__).resolve().parents[2] / "compose" / "kafka" / "pom.xml"
 START_TIMEOUT_S: Final = 90.0
+
+PROGRAMS: Final = {"mariadb": "mariadbd", "kafka": "java"}
+"""The program each service runs (``redis-server`` for the rest): part of a pid's identity."""
 
 REQUIRED_BINARIES: Final = {
     "mariadbd": "mariadb-server",
@@ -31,6 +44,8 @@ REQUIRED_BINARIES: Final = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
 }
+SBIN_PATH: Final = "/usr/local/sbin:/usr/sbin:/sbin"
+"""Searched after ``PATH``: Debian puts ``mariadbd`` in /usr/sbin, which a user's PATH may lack."""
 
 
 class StackError(RuntimeError):
@@ -46,8 +61,23 @@ class ServiceStatus:
     log_file: Path
 
 
+def find_program(binary: str) -> str | None:
+    return shutil.which(binary) or shutil.which(binary, path=SBIN_PATH)
+
+
+def program_path(binary: str) -> str:
+    """The path of a required program; a clear error naming its Debian package if absent."""
+    path = find_program(binary)
+    if path is None:
+        raise StackError(
+            f"{binary} not found; install it: apt-get install -y {REQUIRED_BINARIES[binary]}"
+            " (scripts/bootstrap.sh does this)"
+        )
+    return path
+
+
 def check_binaries() -> None:
-    missing = sorted({pkg for binary, pkg in REQUIRED_BINARIES.items() if not shutil.which(binary)})
+    missing = sorted({pkg for binary, pkg in REQUIRED_BINARIES.items() if not find_program(binary)})
     if missing:
         raise StackError(
             f"missing programs; install the Debian packages: apt-get install -y {' '.join(missing)}"
@@ -61,17 +91,21 @@ def fetch_kafka_jars() -> Path:
     marker = cache / ".complete"
     if marker.exists():
         return cache
-    log.info("fetching Apache Kafka %s jars from Maven Central into %s", layout.KAFKA_VERSION,
-             cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={cache}", f"-Dkafka.version={layout.KAFKA_VERSION}"],
-        capture_output=True, text=True, check=False,
-    )
-    if result.returncode != 0:
-        raise StackError(f"mvn could not fetch the Kafka jars:\n{result.stdout}{result.stderr}")
-    marker.write_text(layout.KAFKA_VERSION + "\n")
+    with locked(cache / ".lock"):
+        if marker.exists():  # fetched by another process while we waited
+            return cache
+        log.info("fetching Apache Kafka %s jars from Maven Central into %s",
+                 layout.KAFKA_VERSION, cache)
+        result = subprocess.run(
+            [program_path("mvn"), "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+             f"-DoutputDirectory={cache}", f"-Dkafka.version={layout.KAFKA_VERSION}"],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(
+                f"mvn could not fetch the Kafka jars:\n{result.stdout}{result.stderr}"
+            )
+        marker.write_text(layout.KAFKA_VERSION + "\n")
     return cache
 
 
@@ -96,9 +130,16 @@ class Stack:
     def _pid_file(self, name: str) -> Path:
         return self._dir(name) / "service.pid"
 
+    def _program_name(self, name: str) -> str:
+        return PROGRAMS.get(name, "redis-server")
+
     def log_file(self, name: str) -> Path:
-        logs = {"mariadb": "mariadb.log", "kafka": "kafka.out"}
+        """The service's own log (its console output goes to ``console.out`` next to it)."""
+        logs = {"mariadb": "mariadb.log", "kafka": "kafka.log"}
         return self._dir(name) / logs.get(name, "redis.log")
+
+    def _console_file(self, name: str) -> Path:
+        return self._dir(name) / "console.out"
 
     def port(self, name: str) -> int:
         if name == "mariadb":
@@ -122,14 +163,32 @@ class Stack:
         return probes.redis_ping(port)
 
     def pid(self, name: str) -> int | None:
-        return running_pid(self._pid_file(name), self.data_dir)
+        return running_pid(self._pid_file(name), self.data_dir, self._program_name(name))
+
+    def _check_name(self, name: str) -> None:
+        if name not in self.SERVICES:
+            raise StackError(f"unknown service {name!r}; services: {', '.join(self.SERVICES)}")
+
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        """One caller at a time starts or stops this stack's services."""
+        return locked(self.data_dir / ".lock")
 
     def start_service(self, name: str) -> None:
         """Start one service unless it already runs; wait until it answers."""
-        if name not in self.SERVICES:
-            raise StackError(f"unknown service {name!r}; services: {', '.join(self.SERVICES)}")
+        self._check_name(name)
+        with self._lock():
+            self._start(name)
+
+    def stop_service(self, name: str) -> bool:
+        """Stop one service if this stack started it; True if it was running."""
+        self._check_name(name)
+        with self._lock():
+            return self._stop(name)
+
+    def _start(self, name: str) -> None:
         if self.pid(name) is not None and self.healthy(name):
             return
+        since = (log_size(self.log_file(name)), log_size(self._console_file(name)))
         if self.pid(name) is None:
             if self.healthy(name):
                 raise StackError(
@@ -142,29 +201,31 @@ class Stack:
             }
             starters.get(name, lambda: self._start_redis(name))()
         if name == "mariadb" and not self._mariadb_initialized():
-            self._wait(name, self._mariadb_socket_ready)
+            self._wait(name, self._mariadb_socket_ready, since)
             self._init_mariadb()
-        self._wait(name, lambda: self.healthy(name))
+        self._wait(name, lambda: self.healthy(name), since)
 
-    def stop_service(self, name: str) -> bool:
-        """Stop one service if this stack started it; True if it was running."""
-        if name not in self.SERVICES:
-            raise StackError(f"unknown service {name!r}; services: {', '.join(self.SERVICES)}")
-        return stop(self._pid_file(name), self.data_dir, timeout_s=60)
+    def _stop(self, name: str) -> bool:
+        return stop(self._pid_file(name), self.data_dir, self._program_name(name), timeout_s=60)
 
-    def _wait(self, name: str, ready: Callable[[], bool]) -> None:
+    def _wait(self, name: str, ready: Callable[[], bool], since: tuple[int, int]) -> None:
+        """Until ``ready``; else an error quoting what the service logged since ``since``."""
         deadline = time.monotonic() + START_TIMEOUT_S
+        what = f"did not answer on port {self.port(name)} within {START_TIMEOUT_S:.0f} s"
         while time.monotonic() < deadline:
             if ready():
                 return
             if self.pid(name) is None:
+                what = "exited while starting"
                 break
             time.sleep(0.2)
-        log_file = self.log_file(name)
-        raise StackError(
-            f"{name} did not start on port {self.port(name)}; its log is {log_file}:\n"
-            f"{tail(log_file)}"
-        )
+        log_file, console = self.log_file(name), self._console_file(name)
+        message = f"{name} {what}; its log is {log_file}:\n"
+        message += log_excerpt(read_log(log_file, since[0]))
+        console_text = read_log(console, since[1])
+        if console_text.strip():
+            message += f"\nits console output ({console}):\n{log_excerpt(console_text)}"
+        raise StackError(message)
 
     # -- MariaDB ------------------------------------------------------------------------------
 
@@ -173,23 +234,31 @@ class Stack:
         cnf = base / "my.cnf"
         cnf.write_text(layout.mariadb_cnf(self.data_dir, self.ports.mariadb))
         if not (base / "data" / "mysql").exists():
+            (base / "initialized").unlink(missing_ok=True)
             result = subprocess.run(
-                ["mariadb-install-db", "--no-defaults", f"--datadir={base / 'data'}",
+                [program_path("mariadb-install-db"), "--no-defaults", f"--datadir={base / 'data'}",
                  "--auth-root-authentication-method=normal", "--skip-test-db", "--user=root"],
                 capture_output=True, text=True, check=False,
             )
             if result.returncode != 0:
                 raise StackError(f"mariadb-install-db failed:\n{result.stdout}{result.stderr}")
-        spawn(["mariadbd", f"--defaults-file={cnf}"], cwd=base, log_file=base / "mariadbd.out",
-              pid_file=self._pid_file("mariadb"))
+        spawn([program_path("mariadbd"), f"--defaults-file={cnf}"], cwd=base,
+              log_file=self._console_file("mariadb"), pid_file=self._pid_file("mariadb"))
 
     def _mariadb_initialized(self) -> bool:
         return (self._dir("mariadb") / "initialized").exists()
 
     def _mariadb_root_socket(self) -> pymysql.Connection[pymysql.cursors.Cursor]:
-        # Before initialization root has no password and logs in over the socket only.
-        return pymysql.connect(unix_socket=str(self._dir("mariadb") / "mariadb.sock"),
-                               user="root", password="", connect_timeout=2)
+        # Before initialization root has no password and logs in over the socket only; an
+        # initialization cut short may have set the password already.
+        sock = str(self._dir("mariadb") / "mariadb.sock")
+        try:
+            return pymysql.connect(unix_socket=sock, user="root", password="", connect_timeout=2)
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != ER.ACCESS_DENIED_ERROR:
+                raise
+        return pymysql.connect(unix_socket=sock, user="root", password=layout.ROOT_PASSWORD,
+                               connect_timeout=2)
 
     def _mariadb_socket_ready(self) -> bool:
         try:
@@ -218,7 +287,7 @@ class Stack:
         props.write_text(layout.kafka_properties(self.data_dir, self.ports))
         log4j = base / "log4j2.properties"
         log4j.write_text(layout.kafka_log4j(self.data_dir))
-        java = ["java", f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars}/*"]
+        java = [program_path("java"), f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars}/*"]
         if not (base / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             result = subprocess.run(
@@ -231,15 +300,14 @@ class Stack:
                     f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}"
                 )
         spawn([java[0], "-Xms256m", "-Xmx512m", *java[1:], "kafka.Kafka", str(props)],
-              cwd=base, log_file=self.log_file("kafka"), pid_file=self._pid_file("kafka"))
+              cwd=base, log_file=self._console_file("kafka"), pid_file=self._pid_file("kafka"))
 
     # -- Redis --------------------------------------------------------------------------------
 
     def _start_redis(self, name: str) -> None:
-        region = self._region(name)
-        spawn(["redis-server", *layout.redis_args(self.data_dir, region, self.port(name))],
-              cwd=self._dir(name), log_file=self._dir(name) / "redis.out",
-              pid_file=self._pid_file(name))
+        args = layout.redis_args(self.data_dir, self._region(name), self.port(name))
+        spawn([program_path("redis-server"), *args], cwd=self._dir(name),
+              log_file=self._console_file(name), pid_file=self._pid_file(name))
 
     # -- the whole stack ----------------------------------------------------------------------
 
@@ -247,9 +315,8 @@ class Stack:
         """Start every service that is not running (in parallel) and wait until all answer."""
         check_binaries()
         fetch_kafka_jars()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=len(self.SERVICES)) as pool:
-            futures = {name: pool.submit(self.start_service, name) for name in self.SERVICES}
+        with self._lock(), ThreadPoolExecutor(max_workers=len(self.SERVICES)) as pool:
+            futures = {name: pool.submit(self._start, name) for name in self.SERVICES}
         errors = [str(f.exception()) for f in futures.values() if f.exception() is not None]
         if errors:
             raise StackError("\n".join(errors))
@@ -257,15 +324,14 @@ class Stack:
 
     def down(self) -> list[str]:
         """Stop what this stack started; the names of the services that were running."""
-        stopped = []
-        for name in reversed(self.SERVICES):
-            if self.stop_service(name):
-                stopped.append(name)
-        return stopped
+        with self._lock():
+            return [name for name in reversed(self.SERVICES) if self._stop(name)]
 
     def status(self) -> list[ServiceStatus]:
-        return [
-            ServiceStatus(name, self.port(name), self.pid(name),
-                          self.pid(name) is not None and self.healthy(name), self.log_file(name))
-            for name in self.SERVICES
-        ]
+        """Each service: port, pid (if this stack runs it) and whether it answers."""
+        rows = []
+        for name in self.SERVICES:
+            pid = self.pid(name)
+            rows.append(ServiceStatus(name, self.port(name), pid,
+                                      pid is not None and self.healthy(name), self.log_file(name)))
+        return rows

@@ -16,7 +16,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from cachesync.stack import Stack, StackInfo
+from cachesync.stack import Stack, StackError, StackInfo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,23 +24,22 @@ REPO = Path(__file__).resolve().parents[2]
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.integration)
-
-
-def test_stack() -> Stack:
-    """The test stack named by the environment (not a test: pytest ignores non-test_ files)."""
-    data_dir = Path(os.environ.get("CACHESYNC_TEST_STACK_DIR", REPO / ".cachesync" / "test-stack"))
-    return Stack(data_dir, int(os.environ.get("CACHESYNC_TEST_BASE_PORT", "23300")))
-
-
-test_stack.__test__ = False  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
 def stack_control() -> Iterator[Stack]:
-    control = test_stack()
-    control.up()
+    """The running test stack, for tests that stop and start its services."""
+    data_dir = Path(os.environ.get("CACHESYNC_TEST_STACK_DIR", REPO / ".cachesync" / "test-stack"))
+    control = Stack(data_dir, int(os.environ.get("CACHESYNC_TEST_BASE_PORT", "23300")))
+    failure = None
+    try:
+        control.up()
+    except StackError as exc:
+        failure = str(exc)
+    if failure is not None:  # fail, never skip: integration tests need the real services
+        pytest.fail(f"the test stack did not start:\n{failure}", pytrace=False)
     yield control
     if os.environ.get("CACHESYNC_TEST_STACK_DOWN") == "1":
         control.down()
@@ -48,11 +47,13 @@ def stack_control() -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def stack(stack_control: Stack) -> StackInfo:
+    """How to reach the test stack's MariaDB, Kafka and Redis regions."""
     return stack_control.info()
 
 
 @pytest.fixture
 def mariadb_root(stack: StackInfo) -> Iterator[pymysql.Connection[pymysql.cursors.Cursor]]:
+    """A root connection (autocommit) to the test stack's MariaDB."""
     conn = pymysql.connect(host="127.0.0.1", port=stack.mariadb_port, user="root",
                            password="cachesync-root", autocommit=True)
     yield conn

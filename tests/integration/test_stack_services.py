@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import pymysql
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -10,7 +13,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.row_event import WriteRowsEvent
 
-from cachesync.stack import Stack, StackInfo
+from cachesync.stack import Ports, Stack, StackInfo
+from cachesync.stack.probes import redis_ping
 from tests.integration.conftest import unique_name
 
 
@@ -36,7 +40,9 @@ def test_row_written_to_mariadb_is_in_the_binlog(
     assert rows == [{"id": 1, "name": "ada"}]
 
 
-async def test_kafka_record_comes_back_on_the_partition_of_its_key(stack: StackInfo) -> None:
+async def test_kafka_record_comes_back_on_the_partition_of_its_key_and_commits(
+    stack: StackInfo,
+) -> None:
     topic = unique_name("topic")
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
     await admin.start()
@@ -58,14 +64,19 @@ async def test_kafka_record_comes_back_on_the_partition_of_its_key(stack: StackI
                                 group_id=unique_name("g"))
     await consumer.start()
     try:
-        batch = await consumer.getmany(timeout_ms=10_000)
-        while not batch:
-            batch = await consumer.getmany(timeout_ms=10_000)
+        batch = {}
+        for _ in range(6):  # the group's first join can take a few polls
+            batch = await consumer.getmany(timeout_ms=5_000)
+            if batch:
+                break
+        [(partition, records)] = batch.items()
+        await consumer.commit()
+        committed = await consumer.committed(partition)
     finally:
         await consumer.stop()
-    [(partition, records)] = batch.items()
     assert partition.partition == expected
     assert [(r.key, r.value) for r in records] == [(b"user-42", b"value")]
+    assert committed == records[-1].offset + 1
 
 
 def test_both_redis_regions_answer(stack: StackInfo) -> None:
@@ -84,3 +95,28 @@ def test_status_reports_every_service_healthy(stack_control: Stack) -> None:
     rows = stack_control.status()
     assert [row.name for row in rows] == ["mariadb", "kafka", "redis-east", "redis-west"]
     assert all(row.healthy and row.pid is not None for row in rows)
+
+
+def test_a_stopped_service_is_down_until_started_again(tmp_path: Path) -> None:
+    # A private stack of one Redis on a free port: stopping a service of the shared test
+    # stack would disturb tests running against it at the same time.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    east_offset = Ports.from_base(10_000).redis["east"] - 10_000
+    control = Stack(tmp_path, free_port - east_offset)
+    try:
+        control.start_service("redis-east")
+        [before] = [row for row in control.status() if row.name == "redis-east"]
+        assert before.healthy
+        assert control.stop_service("redis-east")
+        [stopped] = [row for row in control.status() if row.name == "redis-east"]
+        assert (stopped.pid, stopped.healthy) == (None, False)
+        assert not redis_ping(stopped.port)
+        control.start_service("redis-east")
+        [after] = [row for row in control.status() if row.name == "redis-east"]
+        assert after.healthy and after.pid != before.pid
+    finally:
+        control.down()
+    assert all(row.pid is None for row in control.status())
+

@@ -1,16 +1,12 @@
-"""The stack's pure layout and its pid-ownership rule."""
+"""The stack's pure layout: ports, generated configuration, grants."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cachesync.stack import layout
-from cachesync.stack.process import is_ours, running_pid, stop
 
 
 def test_ports_derive_from_base_and_avoid_standard_ports() -> None:
@@ -64,24 +60,3 @@ def test_redis_has_no_persistence(tmp_path: Path) -> None:
     assert args[args.index("--save") + 1] == ""
     assert args[args.index("--appendonly") + 1] == "no"
     assert args[args.index("--bind") + 1] == "127.0.0.1"
-
-
-def test_only_processes_inside_the_data_dir_are_ours(tmp_path: Path) -> None:
-    inside = tmp_path / "svc"
-    inside.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], cwd=inside)
-    try:
-        assert is_ours(proc.pid, tmp_path)
-        assert not is_ours(proc.pid, tmp_path / "other")
-        assert not is_ours(os.getpid(), tmp_path)
-        pid_file = tmp_path / "svc.pid"
-        pid_file.write_text(f"{os.getpid()}\n")
-        assert running_pid(pid_file, tmp_path) is None  # a recycled pid is not ours
-        assert not stop(pid_file, tmp_path)
-        assert not pid_file.exists()
-        pid_file.write_text(f"{proc.pid}\n")
-        assert running_pid(pid_file, tmp_path) == proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
-    assert not is_ours(proc.pid, tmp_path)
