@@ -69,6 +69,12 @@ def start_consumer(config: Path, region: str, group: str, log_dir: Path) -> subp
         )
 
 
+def start_cdc(config: Path, log_dir: Path) -> subprocess.Popen[bytes]:
+    with (log_dir / f"cdc-{time.monotonic_ns()}.log").open("wb") as log:
+        return subprocess.Popen([CACHESYNC, "cdc", "run", "--config", str(config)],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
 def stop_consumer(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
     proc.wait(timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 from pathlib import Path
@@ -61,7 +62,7 @@ async def test_both_regions_apply_and_poison_goes_to_the_dlq(stack: StackInfo,
     stores = {r: region_store(stack.redis_urls, r) for r in ("east", "west")}
     try:
         for store in stores.values():
-            await wait_until(lambda s=store: _all(s, prefix, keys, 3), 60,
+            await wait_until(functools.partial(_all, store, prefix, keys, 3), 60,
                              f"{store.region} to hold n=3 for every key")
         letters = await dead_letters(stack.kafka_bootstrap, f"{topic}.dlq", 2)
     finally:

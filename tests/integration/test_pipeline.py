@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pymysql
@@ -12,8 +11,8 @@ from cachesync import db
 from cachesync.stack import StackInfo
 from tests.integration.conftest import unique_name
 from tests.integration.consumer_support import (
-    CACHESYNC,
     region_store,
+    start_cdc,
     start_consumer,
     stop_consumer,
     wait_until,
@@ -40,9 +39,7 @@ async def test_rows_reach_both_regions(stack: StackInfo, tmp_path: Path,
         cur.execute(f"CREATE TABLE app.{notes} (id INT PRIMARY KEY, user_id INT, body TEXT)")
     db.upgrade(stack_settings(stack, tables, **options))
     config = write_config(tmp_path / "c.yaml", stack, tables, **options)
-    with (tmp_path / "cdc.log").open("wb") as log:
-        cdc = subprocess.Popen([CACHESYNC, "cdc", "run", "--config", str(config)],
-                               stdout=log, stderr=subprocess.STDOUT)
+    cdc = start_cdc(config, tmp_path)
     group = unique_name("g")
     consumers = [start_consumer(config, r, f"{group}-{r}", tmp_path) for r in ("east", "west")]
     stores = [region_store(stack.redis_urls, r) for r in ("east", "west")]
