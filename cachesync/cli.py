@@ -6,8 +6,12 @@ import click
 
 from cachesync.config_cli import config
 from cachesync.db import db
+from cachesync.demo import demo
 from cachesync.logs import setup_logging
 from cachesync.stack.cli import stack
+from cdc.cli import cdc
+from consumers.cli import consume
+from reconciler.cli import reconcile, replay
 
 
 @click.group(
@@ -25,3 +29,8 @@ def main(*, log_level: str, log_json: bool) -> None:
 main.add_command(stack)
 main.add_command(config)
 main.add_command(db)
+main.add_command(reconcile)
+main.add_command(replay)
+main.add_command(consume)
+main.add_command(cdc)
+main.add_command(demo)
