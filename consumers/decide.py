@@ -7,17 +7,25 @@ decides what wins.
 
 Key changes need no rule of their own: the CDC worker turns an update that moves the
 primary or partition key into a delete of the old key and an insert of the new one.
+
+Key rendering (:func:`render_key`, :func:`cache_keys`) and the value encoding
+(:func:`schemas.values.encode_projection`) are shared with the reconciler, so a repair
+writes byte for byte what a rewrite would.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final, Protocol, TypeVar
 
 from schemas.actions import ActionKind, CacheAction
 from schemas.config import TableConfig, template_fields
 from schemas.events import ChangeEvent, Op
 from schemas.values import encode_projection
+from schemas.versions import VERSION_HEX_WIDTH
 
 RULES: Final[dict[tuple[str, Op], ActionKind]] = {
     ("rewrite", "insert"): "rewrite",
@@ -31,14 +39,28 @@ RULES: Final[dict[tuple[str, Op], ActionKind]] = {
 tombstone: it fences out a fill that read the row before it existed."""
 
 
+VERSION_PATTERN: Final = re.compile(f"[0-9a-f]{{{VERSION_HEX_WIDTH}}}")
+"""The only version form the fence compares correctly (the stores never parse it whole)."""
+
+
 class DecisionError(ValueError):
-    """The event cannot be turned into cache actions (a template column is missing)."""
+    """The event cannot be turned into cache actions (bad version, key column missing)."""
+
+    def __init__(self, message: str, derivable: Iterable[CacheAction] = ()) -> None:
+        super().__init__(message)
+        self.derivable = list(derivable)
+        """Tombstones for the cache keys that could still be rendered and fenced."""
+
+
+@lru_cache(maxsize=1024)
+def _fields(template: str) -> tuple[str, ...]:
+    return tuple(template_fields(template))
 
 
 def render_key(template: str, row: Mapping[str, Any]) -> str:
     """The cache key a template renders for a row of wire values."""
     values = {}
-    for name in template_fields(template):
+    for name in _fields(template):
         value = row.get(name)
         if value is None:
             raise DecisionError(f"cache key {template!r}: column {name!r} is missing or NULL")
@@ -50,31 +72,123 @@ def cache_keys(rule: TableConfig, row: Mapping[str, Any]) -> list[str]:
     return [render_key(template, row) for template in rule.cache_keys]
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A table's rule with its templates parsed once, for the per-event hot path."""
+
+    config: TableConfig
+    templates: tuple[tuple[str, tuple[str, ...]], ...]
+    """(template, the columns it names)."""
+    template_columns: tuple[str, ...]
+    """Every column any template names."""
+
+    @classmethod
+    def of(cls, rule: TableConfig) -> CompiledRule:
+        templates = tuple((template, _fields(template)) for template in rule.cache_keys)
+        columns = tuple(dict.fromkeys(name for _, names in templates for name in names))
+        return cls(rule, templates, columns)
+
+
+def compile_rules(rules: Mapping[str, TableConfig]) -> dict[str, CompiledRule]:
+    return {table: CompiledRule.of(rule) for table, rule in rules.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One fenced write an event asks for, before its value is encoded."""
+
+    kind: ActionKind
+    key: str
+    version: str
+    ttl_seconds: int
+
+    def action(self, value: bytes | None) -> CacheAction:
+        return CacheAction(self.kind, self.key, self.version, self.ttl_seconds,
+                           None if self.kind == "invalidate" else value)
+
+
+def _render(compiled: CompiledRule, row: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(keys that render, errors of those that do not), in template order."""
+    keys: list[str] = []
+    errors: list[str] = []
+    for template, names in compiled.templates:
+        missing = [name for name in names if row.get(name) is None]
+        if missing:
+            errors.append(f"cache key {template!r}: column {missing[0]!r} is missing or NULL")
+        else:
+            keys.append(template.format_map(row))
+    return keys, errors
+
+
+def targets(event: ChangeEvent, compiled: CompiledRule) -> list[Target]:
+    """The cache keys an event writes and how, under its table's rule (see :data:`RULES`).
+
+    An update whose before image renders other keys than its after image (a template uses a
+    column that changed, other than the primary or partition key, which the CDC worker
+    already splits into delete + insert) also tombstones the keys it moved away from, so
+    they cannot serve the old row until their TTL.
+
+    Raises :class:`DecisionError` when the version is malformed or a key cannot be
+    rendered; its ``derivable`` holds tombstones for the keys that could be (the
+    dead-letter path writes them instead of a partial value).
+    """
+    version = event.version
+    if VERSION_PATTERN.fullmatch(version) is None:
+        raise DecisionError(f"event version {version!r} is not 32 lowercase hex digits")
+    rule = compiled.config
+    kind = RULES[(rule.action, event.op)]
+    keys, errors = _render(compiled, event.row)
+    tombstone_ttl = rule.tombstone_ttl_seconds
+    if errors:
+        raise DecisionError("; ".join(errors), [
+            CacheAction("invalidate", key, version, tombstone_ttl) for key in keys])
+    ttl = tombstone_ttl if kind == "invalidate" else rule.ttl_seconds
+    found = [Target(kind, key, version, ttl) for key in keys]
+    before, after = event.before, event.after
+    if event.op == "update" and before is not None and after is not None:
+        for name in compiled.template_columns:
+            if before.get(name) != after.get(name):
+                old_keys, _ = _render(compiled, before)  # a NULL column renders no key
+                found += [Target("invalidate", old, version, tombstone_ttl)
+                          for old in dict.fromkeys(old_keys) if old not in keys]
+                break
+    return found
+
+
+def value_of(event: ChangeEvent, rule: TableConfig) -> bytes:
+    """The cache value of an event's row: its projected columns as JSON."""
+    return encode_projection(event.row, rule.columns)
+
+
 def decide(event: ChangeEvent, rule: TableConfig) -> list[CacheAction]:
     """The fenced cache actions for one change event under its table's rule."""
-    kind = RULES[(rule.action, event.op)]
-    row = event.row
-    if kind == "invalidate":
-        return [
-            CacheAction("invalidate", key, event.version, rule.tombstone_ttl_seconds)
-            for key in cache_keys(rule, row)
-        ]
-    value = encode_projection(row, rule.columns)
-    return [
-        CacheAction(kind, key, event.version, rule.ttl_seconds, value)
-        for key in cache_keys(rule, row)
-    ]
+    found = targets(event, CompiledRule.of(rule))
+    value = value_of(event, rule) if any(t.kind != "invalidate" for t in found) else None
+    return [target.action(value) for target in found]
 
 
-def coalesce(actions: Iterable[CacheAction]) -> list[CacheAction]:
-    """Keep only the newest action per cache key, in first-seen key order.
+class Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def coalesce(items: Iterable[K]) -> list[K]:
+    """Keep only the newest item per cache key, in first-seen key order; of equal versions
+    the first, as the fence keeps the first to land.
 
     Safe because the fence makes the older ones no-ops once the newest has landed; the
-    versions are equal-length hex, so string order is numeric order.
+    versions are equal-length lowercase hex (checked by :func:`targets`), so comparing them
+    as Python strings (code points, no locale) is numeric order.
     """
-    newest: dict[str, CacheAction] = {}
-    for action in actions:
-        kept = newest.get(action.key)
-        if kept is None or action.version > kept.version:
-            newest[action.key] = action
+    newest: dict[str, K] = {}
+    for item in items:
+        kept = newest.get(item.key)
+        if kept is None or item.version > kept.version:
+            newest[item.key] = item
     return list(newest.values())

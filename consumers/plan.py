@@ -1,63 +1,117 @@
-"""Turning one polled batch into cache actions, poison records and offsets: pure, no I/O.
+"""One partition's batch → cache actions and poison records: pure, no I/O.
 
-Offsets: a partition's commit offset is the offset after the last record of the batch.
-The worker commits it only after every region it writes acknowledged the batch's actions,
-so a crash re-delivers at most the unacknowledged batch, whose actions are then fenced
-duplicates.
+A batch is a run of consecutive records of one partition. Planning decodes each record,
+decides its actions under its table's rule and coalesces them to the newest action per
+cache key. Records that cannot be applied become :class:`Poison`: they go to the
+dead-letter topic with their error and position, and the tombstones that can still be
+derived for them are written instead of a partial value. Nothing is dropped silently: every
+record of the batch is either planned or poison, and the batch's offset is committed only
+after both have been handled.
+
+What is derivable for a poison record:
+
+- undecodable payload, unknown ``schema_version``: nothing (the envelope cannot be trusted,
+  and a tombstone needs a trusted version);
+- table not in the configuration: nothing (there is no key template);
+- a malformed version: nothing (the fence cannot order it);
+- a cache key whose column is missing or NULL: tombstones for the templates that do
+  render, at the event's version.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
 
-from consumers.decide import DecisionError, coalesce, decide
+from consumers.decide import CompiledRule, DecisionError, Target, coalesce, targets, value_of
 from schemas.actions import CacheAction
-from schemas.config import TableConfig
 from schemas.events import ChangeEvent, CodecError, decode_event
+
+
+class KafkaRecord(Protocol):
+    """The part of a Kafka record the plan needs (aiokafka's ``ConsumerRecord`` has it)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """The part of a Kafka record the plan needs."""
+    """A Kafka record (tests, tools)."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
 class Poison:
     """A record that cannot be applied: it goes to the dead-letter topic."""
 
-    record: Record
+    record: KafkaRecord
     error: str
     invalidate: Sequence[CacheAction] = ()
     """Tombstones for the record's keys, where they can be derived."""
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a planned action came from, to dead-letter it if the store refuses it."""
+
+    record: KafkaRecord
+    tombstone_ttl_seconds: int
+
+
 @dataclass(slots=True)
 class Plan:
+    """What to do for one batch of one partition."""
+
+    next_offset: int
+    """Offset to commit once the actions are applied and the poison dead-lettered."""
     actions: list[CacheAction] = field(default_factory=list)
+    """Coalesced: one action per cache key, the newest."""
     poison: list[Poison] = field(default_factory=list)
-    events: list[ChangeEvent] = field(default_factory=list)
-    commit: dict[int, int] = field(default_factory=dict)
-    """partition → offset to commit once the actions are applied."""
-    sources: dict[str, Record] = field(default_factory=dict)
-    """cache key → the record its (newest) action came from, for dead-lettering."""
+    origins: dict[str, Origin] = field(default_factory=dict)
+    """cache key → the record its (newest) action came from."""
+    oldest_commit_ts_ms: int | None = None
+    """Source commit timestamp of the batch's oldest planned event (commit→applied latency)."""
 
 
-def plan_batch(records: Sequence[Record], rules: Mapping[str, TableConfig]) -> Plan:
-    """Decode, decide and coalesce a batch; in-order per partition as received."""
-    plan = Plan()
-    decided: list[CacheAction] = []
-    origin: dict[int, Record] = {}
+class _Planned(NamedTuple):
+    key: str
+    version: str
+    target: Target
+    event: int
+    """Index into the batch's decided events."""
+
+
+def plan_batch(records: Sequence[KafkaRecord], rules: Mapping[str, CompiledRule]) -> Plan:
+    """Decode, decide and coalesce consecutive records of one partition (non-empty).
+
+    Coalescing happens before values are encoded, so an event superseded in the batch for
+    every key it writes costs no encoding.
+    """
+    plan = Plan(next_offset=records[-1].offset + 1)
+    planned: list[_Planned] = []
+    decided: list[tuple[ChangeEvent, CompiledRule, KafkaRecord]] = []
     for record in records:
-        plan.commit[record.partition] = record.offset + 1
         try:
-            event = decode_event(record.value)
+            event = decode_event(record.value or b"")
         except CodecError as exc:
             plan.poison.append(Poison(record, str(exc)))
             continue
@@ -66,13 +120,37 @@ def plan_batch(records: Sequence[Record], rules: Mapping[str, TableConfig]) -> P
             plan.poison.append(Poison(record, f"table {event.table!r} is not configured"))
             continue
         try:
-            actions = decide(event, rule)
+            found = targets(event, rule)
         except DecisionError as exc:
-            plan.poison.append(Poison(record, str(exc)))
+            plan.poison.append(Poison(record, str(exc), exc.derivable))
             continue
-        decided += actions
-        origin.update((id(action), record) for action in actions)
-        plan.events.append(event)
-    plan.actions = coalesce(decided)
-    plan.sources = {action.key: origin[id(action)] for action in plan.actions}
+        index = len(decided)
+        decided.append((event, rule, record))
+        planned += [_Planned(t.key, t.version, t, index) for t in found]
+        if plan.oldest_commit_ts_ms is None or event.source.ts_ms < plan.oldest_commit_ts_ms:
+            plan.oldest_commit_ts_ms = event.source.ts_ms
+    values: dict[int, bytes] = {}
+    for item in coalesce(planned):
+        event, rule, record = decided[item.event]
+        value = None
+        if item.target.kind != "invalidate":
+            value = values.get(item.event)
+            if value is None:
+                value = values[item.event] = value_of(event, rule.config)
+        plan.actions.append(item.target.action(value))
+        plan.origins[item.key] = Origin(record, rule.config.tombstone_ttl_seconds)
     return plan
+
+
+def dead_letter_headers(poison: Poison, regions: str, group: str) -> list[tuple[str, bytes]]:
+    """Kafka headers of a dead letter: the error and where the record came from."""
+    record = poison.record
+    return [
+        ("cachesync.error", poison.error.encode()),
+        ("cachesync.topic", record.topic.encode()),
+        ("cachesync.partition", str(record.partition).encode()),
+        ("cachesync.offset", str(record.offset).encode()),
+        ("cachesync.region", regions.encode()),
+        ("cachesync.group", group.encode()),
+        ("cachesync.invalidate", ",".join(a.key for a in poison.invalidate).encode()),
+    ]

@@ -1,13 +1,26 @@
 """A region's Redis as a :class:`schemas.actions.CacheStore`: the fence, batched.
 
-Each entry is one Redis HASH named by the cache key (layout in ``fence.lua``), so an entry
-has no companion keys and Redis Cluster needs no hash tags for it. Applications read a
-value with ``HGET <key> d`` (nil: a miss or a tombstone) and fill through :meth:`lease_get`
-/ :meth:`lease_fill`, or through ``fill`` actions when they know the row's version.
+Redis layout of an entry: one HASH per cache key, named by the rendered key itself
+(``user:7:profile``), with the fields
 
-Writes go out as one ``fence.lua`` call per batch of up to ``BATCH`` actions: the script
-runs atomically, so a batch's actions land in order with no interleaving. On Redis Cluster
-a batch must be split by slot first; this adapter targets a single Redis per region.
+==== ==========================================================================
+``v`` version of the row state held: 32 lowercase hex digits (:mod:`schemas.versions`)
+``d`` the value: the projected row as JSON, keys sorted (absent in a tombstone)
+``t`` ``1`` when the entry is a tombstone (a delete or an invalidation)
+``l`` a cache-aside lease token (only on a miss or tombstone an application leased)
+==== ==========================================================================
+
+and the TTL of the value (``ttl_seconds``) or of the tombstone (``tombstone_ttl_seconds``).
+Applications read ``HGET <key> d`` (nil: a miss or a tombstone) and fill either with a
+``fill`` action carrying the row's version, or through :meth:`RedisStore.lease_get` /
+:meth:`RedisStore.lease_fill` when they do not know it. Since an entry is a single key it
+has no companion keys, so it needs no hash tag and any cache key works on Redis Cluster.
+
+Writes go out as one ``fence.lua`` call (EVALSHA, reloaded on NOSCRIPT) per chunk of up to
+``BATCH`` actions: the script runs atomically, so a chunk's actions land in order with no
+interleaving, and one round trip carries hundreds of fenced writes. On Redis Cluster the
+keys of one script call must share a slot: a cluster adapter would group a batch by
+``keyslot`` first (one call per slot and node); this adapter targets one Redis per region.
 """
 
 from __future__ import annotations
@@ -18,7 +31,9 @@ from importlib.resources import files
 from typing import Final
 
 import redis.asyncio as aioredis
+import redis.exceptions as rex
 
+from consumers.decide import VERSION_PATTERN
 from schemas.actions import CacheAction, CacheEntry, Outcome
 from schemas.config import Dsn
 
@@ -28,6 +43,40 @@ LEASE_TTL_SECONDS: Final = 10
 _FENCE: Final = (files("consumers") / "fence.lua").read_text(encoding="utf-8")
 _LEASE: Final = (files("consumers") / "lease.lua").read_text(encoding="utf-8")
 _OP: Final = {"rewrite": b"w", "fill": b"w", "invalidate": b"x"}
+
+
+_TRANSIENT_REPLIES: Final = ("BUSY", "MASTERDOWN", "LOADING", "CLUSTERDOWN", "NOREPLICAS")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a Redis failure is worth retrying (the server is unreachable, busy, read-only
+    during a failover, or out of memory) rather than a refusal of this particular write."""
+    if isinstance(exc, rex.ConnectionError | rex.TimeoutError | OSError | rex.ReadOnlyError
+                  | rex.OutOfMemoryError | rex.TryAgainError):
+        return True
+    return isinstance(exc, rex.ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
+
+
+def _pack(action: CacheAction) -> bytes:
+    """One action as fence.lua's ARGV entry: op, version, 10-digit ttl, value."""
+    if VERSION_PATTERN.fullmatch(action.version) is None:
+        raise ValueError(f"version {action.version!r} is not 32 lowercase hex digits")
+    if not 0 < action.ttl_seconds < 10**10:
+        raise ValueError(f"ttl_seconds {action.ttl_seconds} does not fit in 10 digits")
+    return b"%s%s%010d%s" % (_OP[action.kind], action.version.encode(), action.ttl_seconds,
+                             action.value or b"")
+
+
+class FenceRefused(rex.ResponseError):
+    """Redis refused some actions of a call (e.g. WRONGTYPE: the key holds a foreign value);
+    the other actions were applied or fenced as ``outcomes`` says."""
+
+    def __init__(self, outcomes: list[Outcome], refused: dict[int, str]) -> None:
+        super().__init__(f"{len(refused)} cache key(s) refused: {next(iter(refused.values()))}")
+        self.outcomes = outcomes
+        """One per action; a refused action counts as FENCED (nothing was written)."""
+        self.refused = refused
+        """action index → Redis's reason."""
 
 
 class RedisStore:
@@ -50,14 +99,22 @@ class RedisStore:
         await self._redis.aclose()
 
     async def apply(self, actions: Sequence[CacheAction]) -> list[Outcome]:
+        """Fenced writes in order; raises :class:`FenceRefused` after applying the rest if
+        Redis refused some keys, and a redis-py error if a call failed as a whole."""
         outcomes: list[Outcome] = []
+        refused: dict[int, str] = {}
         for start in range(0, len(actions), BATCH):
             chunk = actions[start:start + BATCH]
-            args: list[bytes | str | int] = []
-            for action in chunk:
-                args += [_OP[action.kind], action.version, action.ttl_seconds, action.value or b""]
-            result = await self._fence(keys=[a.key for a in chunk], args=args)
-            outcomes += [Outcome.APPLIED if flag == 1 else Outcome.FENCED for flag in result]
+            replies = await self._fence(keys=[a.key for a in chunk],
+                                        args=[_pack(action) for action in chunk])
+            for index, reply in enumerate(replies, start=start):
+                if isinstance(reply, bytes):
+                    refused[index] = reply.decode(errors="replace")
+                    outcomes.append(Outcome.FENCED)
+                else:
+                    outcomes.append(Outcome.APPLIED if reply == 1 else Outcome.FENCED)
+        if refused:
+            raise FenceRefused(outcomes, refused)
         return outcomes
 
     async def read(self, keys: Sequence[str]) -> list[CacheEntry | None]:

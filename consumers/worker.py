@@ -1,78 +1,151 @@
 """The region consumer: Kafka → fenced writes in one region's Redis (or several, fan-out).
 
 One consumer group per region (``cachesync.<region>``): a region that is down or slow holds
-back only its own group. The loop polls a batch, plans it (:mod:`consumers.plan`), applies
-the actions, dead-letters poison records, and only then commits the batch's offsets. A
-partition belongs to one process of the group at a time and its records are applied in
-order, so one key's events never race. On a rebalance the revoked partitions' progress is
-committed before they move (nothing is in flight then: the listener runs inside the poll).
+back only its own group, while the other regions' groups go on.
+
+Inside a process, one fetch loop polls Kafka and hands each assigned partition's records to
+that partition's own task, which applies them strictly in offset order, a batch at a time
+(:mod:`consumers.plan`): a key always maps to one partition, so two events of one key never
+run concurrently, while different partitions overlap their Redis round trips.
+
+Commits (:mod:`consumers.offsets`): a partition's task records the offset after a batch only
+once every region it writes acknowledged the batch and its poison records were
+dead-lettered; the fetch loop commits those offsets every ``commit_interval_s``. While a
+region's Redis is unreachable its writes are retried with capped exponential backoff,
+indefinitely; the partition's queue fills up and the partition is paused, so the process
+keeps polling (and stays in the group) without fetching more of it, and nothing past the
+unapplied batch is committed.
+
+Revoke (``on_partitions_revoked``) and shutdown (SIGTERM/SIGINT; ``stop()`` calls no
+listener) do the same: drop what is queued, let the in-flight batch of each partition
+finish (up to ``release_grace_s``: a batch stuck on an unreachable Redis is abandoned, and
+since it is not committed the next owner re-applies it), commit what was applied.
 
 Fan-out mode (``--regions a,b``) writes every listed region before committing, in one group:
-fewer moving parts and one commit point, but the slowest region paces all of them and an
-outage stalls every region. Choose it when regions must change together (e.g. two caches
-next to one another); choose a group per region when an outage must stay local.
+fewer processes and one commit point, but the slowest region paces all of them and an
+outage of one stalls every region. Choose it when the regions must move together and are
+equally reachable (e.g. two caches in one data centre); choose a group per region (the
+default) when an outage or slowness must stay local to its region.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-import redis.exceptions
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
+from redis.exceptions import RedisError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from cachesync.kafka import ensure_topic
 from consumers import metrics
-from consumers.plan import Plan, Poison, Record, plan_batch
-from consumers.store import RedisStore
+from consumers.decide import compile_rules
+from consumers.offsets import OffsetBook, PartitionQueue
+from consumers.plan import KafkaRecord, Plan, Poison, dead_letter_headers, plan_batch
+from consumers.store import FenceRefused, RedisStore, is_transient
 from schemas.actions import CacheAction, Outcome
 from schemas.config import Settings
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-
-
-def _log_retry(region: str, state: RetryCallState) -> None:
-    metrics.RETRIES.labels(region).inc()
-    error = state.outcome.exception() if state.outcome is not None else None
-    log.warning("region %s: Redis unavailable (%s); retry %d", region, error,
-                state.attempt_number)
+T = TypeVar("T")
 
 
 def group_id(regions: Sequence[str]) -> str:
+    """The consumer group of a region (or of a fan-out set of regions)."""
     return "cachesync." + "+".join(sorted(regions))
 
 
-class _Revoke(ConsumerRebalanceListener):  # type: ignore[misc]
+def _retry_forever(region: str, what: str) -> AsyncRetrying:
+    """Retry failed Redis calls with capped backoff, indefinitely, logging each failure.
+
+    Only failures of a whole call are retried; keys Redis refused (:class:`FenceRefused`)
+    are the events' problem and go to the dead-letter topic instead. A non-transient error
+    of a whole call (a permission, a broken script) is not any event's fault either: it is
+    retried too, logged as an error, and holds back only this region.
+    """
+
+    def before_sleep(state: RetryCallState) -> None:
+        metrics.RETRIES.labels(region).inc()
+        error = state.outcome.exception() if state.outcome is not None else None
+        level = logging.WARNING if error is None or is_transient(error) else logging.ERROR
+        log.log(level, "region %s: %s failed (%s: %s); retry %d in %.1f s", region, what,
+                type(error).__name__, error, state.attempt_number,
+                state.next_action.sleep if state.next_action else 0.0)
+
+    return AsyncRetrying(
+        retry=retry_if_exception(lambda exc: isinstance(exc, RedisError | OSError)
+                                 and not isinstance(exc, FenceRefused)),
+        wait=wait_exponential_jitter(initial=0.1, max=5.0),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
+async def _with_retry(region: str, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async for attempt in _retry_forever(region, what):
+        with attempt:
+            result = await call()
+            if attempt.retry_state.attempt_number > 1:
+                log.info("region %s: %s succeeded after %d attempts", region, what,
+                         attempt.retry_state.attempt_number)
+            return result
+    raise AssertionError("unreachable: the retry policy never gives up")
+
+
+@dataclass(eq=False)
+class _Partition:
+    """One assigned partition: its queue and the task that applies it in order."""
+
+    tp: TopicPartition
+    queue: PartitionQueue
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    closing: bool = False
+    paused: bool = False
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, worker: RegionConsumer) -> None:
         self._worker = worker
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._worker.commit_pending(revoked)
+        await self._worker.release([tp.partition for tp in revoked])
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
+        self._worker.assign(assigned)
 
 
 class RegionConsumer:
     """Applies the change topic to the given regions' caches until stopped."""
 
     def __init__(self, settings: Settings, regions: Sequence[str], *,
-                 max_records: int = 5000, group: str | None = None) -> None:
+                 max_records: int = 5000, group: str | None = None,
+                 commit_interval_s: float = 0.5, release_grace_s: float = 10.0) -> None:
         self._settings = settings
+        self._topic = settings.kafka.topic
         self._regions = list(regions)
         self._group = group or group_id(regions)
         self._label = "+".join(self._regions)
         self._max_records = max_records
-        self._pending: dict[TopicPartition, int] = {}
+        self._commit_interval_s = commit_interval_s
+        self._release_grace_s = release_grace_s
+        self._parts: dict[int, _Partition] = {}
+        self._book = OffsetBook()
+        self._commit_lock = asyncio.Lock()
+        self._failure: BaseException | None = None
+        self._stores: list[RedisStore] = []
+        self._rules = compile_rules(settings.tables)
 
     async def run(self, stop: asyncio.Event) -> None:
-        topic = self._settings.kafka.topic
         settings = self._settings
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
         self._stores = [RedisStore(name, settings.regions[name].redis_url)
@@ -92,115 +165,196 @@ class RegionConsumer:
         for name in (settings.kafka.topic, settings.kafka.dlq_topic):
             await ensure_topic(settings.kafka, name)
         await self._dlq.start()
-        await self._consumer.start()
-        self._consumer.subscribe([topic], listener=_Revoke(self))
-        log.info("consuming %s for region(s) %s as group %s", topic, self._label, self._group)
         try:
-            while not stop.is_set():
-                batch = await self._consumer.getmany(timeout_ms=200,
-                                                     max_records=self._max_records)
-                if batch:
-                    await self._handle(batch, stop)
+            await self._consumer.start()
+            self._consumer.subscribe([self._topic], listener=_Listener(self))
+            log.info("consuming %s for region(s) %s as group %s", self._topic, self._label,
+                     self._group)
+            try:
+                await self._fetch_loop(stop)
+            finally:
+                await self.release(list(self._parts))
+                await self._consumer.stop()
         finally:
-            await self.commit_pending(None)
-            await self._consumer.stop()
             await self._dlq.stop()
             for store in self._stores:
                 await store.close()
+        log.info("stopped consuming for region(s) %s", self._label)
 
-    async def _handle(self, batch: dict[TopicPartition, list[object]],
-                      stop: asyncio.Event) -> None:
-        records = [
-            Record(tp.topic, tp.partition, msg.offset, msg.key, msg.value)  # type: ignore[attr-defined]
-            for tp, messages in sorted(batch.items(), key=lambda item: item[0].partition)
-            for msg in messages
-        ]
-        plan = plan_batch(records, self._settings.tables)
-        applied = await asyncio.gather(
-            *(self._apply_region(store, plan, stop) for store in self._stores)
-        )
-        if not all(applied):
-            return  # stopped while a region was unreachable: leave the batch uncommitted
-        for poison in plan.poison:
-            await self._dead_letter(poison)
-        now = time.time()
-        for store in self._stores:
-            latency = metrics.LATENCY.labels(store.region)
-            for event in plan.events:
-                latency.observe(max(0.0, now - event.source.ts_ms / 1000))
-        for partition, offset in plan.commit.items():
-            self._pending[TopicPartition(self._settings.kafka.topic, partition)] = offset
-        await self.commit_pending(None)
-        for tp in batch:
-            highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                metrics.LAG.labels(self._label, str(tp.partition)).set(
-                    highwater - plan.commit[tp.partition])
+    async def _fetch_loop(self, stop: asyncio.Event) -> None:
+        last_commit = time.monotonic()
+        while not stop.is_set():
+            batch = await self._consumer.getmany(timeout_ms=100, max_records=self._max_records)
+            for tp, messages in batch.items():
+                self._dispatch(tp, messages)
+            if self._failure is not None:
+                raise self._failure
+            if time.monotonic() - last_commit >= self._commit_interval_s:
+                await self._commit(self._book.due(self._live()))
+                self._observe_lag()
+                last_commit = time.monotonic()
 
-    async def _apply_region(self, store: RedisStore, plan: Plan, stop: asyncio.Event) -> bool:
-        """Apply with retries while Redis is unreachable; False if stopped before done."""
-        if not plan.actions:
-            return True
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(RETRYABLE),
-            wait=wait_exponential(multiplier=0.1, max=5),
-            before_sleep=lambda state: _log_retry(store.region, state),
-        )
-        async for attempt in retrying:
-            if stop.is_set() and attempt.retry_state.attempt_number > 1:
-                return False
-            with attempt:
-                try:
-                    outcomes = await store.apply(plan.actions)
-                except redis.exceptions.ResponseError:
-                    outcomes = await self._apply_one_by_one(store, plan)
-        self._count(store.region, plan.actions, outcomes)
-        return True
+    def _dispatch(self, tp: TopicPartition, messages: list[KafkaRecord]) -> None:
+        part = self._parts.get(tp.partition)
+        if part is None or part.closing:
+            return  # revoked meanwhile: the next owner fetches these from the commit
+        if part.queue.feed(messages):
+            part.wake.set()
+        if part.queue.full and not part.paused:
+            self._consumer.pause(tp)
+            part.paused = True
 
-    async def _apply_one_by_one(self, store: RedisStore, plan: Plan) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for action in plan.actions:
+    def _live(self) -> list[int]:
+        return [n for n, part in self._parts.items() if not part.closing]
+
+    def assign(self, assigned: list[TopicPartition]) -> None:
+        """Start a task per newly assigned partition (listener callback)."""
+        log.info("region(s) %s: assigned partitions %s", self._label,
+                 sorted(tp.partition for tp in assigned))
+        for tp in assigned:
+            if tp.topic != self._topic or tp.partition in self._parts:
+                continue
+            part = _Partition(tp, PartitionQueue(high_water=2 * self._max_records,
+                                                 low_water=self._max_records // 2))
+            part.task = asyncio.create_task(self._apply_partition(part),
+                                            name=f"apply-{tp.partition}")
+            self._parts[tp.partition] = part
+
+    async def release(self, partitions: list[int]) -> None:
+        """Finish the in-flight batches of these partitions, commit, and let them go."""
+        parts = [self._parts.pop(n) for n in partitions if n in self._parts]
+        if not parts:
+            return
+        for part in parts:
+            part.closing = True
+            part.queue.clear()
+            part.wake.set()
+        tasks = [part.task for part in parts if part.task is not None]
+        _, stuck = await asyncio.wait(tasks, timeout=self._release_grace_s)
+        for task in stuck:
+            log.warning("region(s) %s: abandoning the in-flight batch of %s after %.0f s; "
+                        "it is not committed, so the next owner applies it", self._label,
+                        task.get_name(), self._release_grace_s)
+            task.cancel()
+        await asyncio.gather(*stuck, return_exceptions=True)
+        numbers = [part.tp.partition for part in parts]
+        await self._commit(self._book.due(numbers))
+        self._book.forget(numbers)
+        for number in numbers:
+            with contextlib.suppress(KeyError):  # never observed in this assignment
+                metrics.LAG.remove(self._label, str(number))
+
+    async def _commit(self, offsets: dict[int, int]) -> None:
+        if not offsets:
+            return
+        async with self._commit_lock:
             try:
-                outcomes += await store.apply([action])
-            except redis.exceptions.ResponseError as exc:
-                record = plan.sources[action.key]
-                plan.poison.append(Poison(record, f"redis script error: {exc}", [
-                    CacheAction("invalidate", action.key, action.version, 60)]))
-                outcomes.append(Outcome.FENCED)
-        return outcomes
+                await self._consumer.commit(
+                    {TopicPartition(self._topic, n): offset for n, offset in offsets.items()})
+            except KafkaError as exc:
+                # A rebalance raced the commit: the offsets stay due, and anything the next
+                # owner re-applies is a fenced duplicate.
+                log.warning("region(s) %s: commit of %s failed: %s", self._label, offsets, exc)
+                return
+        self._book.committed(offsets)
+
+    def _observe_lag(self) -> None:
+        for number, part in self._parts.items():
+            highwater = self._consumer.highwater(part.tp)
+            position = self._book.position(number)
+            if highwater is not None and position is not None:
+                metrics.LAG.labels(self._label, str(number)).set(highwater - position)
+
+    async def _apply_partition(self, part: _Partition) -> None:
+        try:
+            while not part.closing:
+                records = part.queue.take(self._max_records)
+                if not records:
+                    part.wake.clear()
+                    await part.wake.wait()
+                    continue
+                if part.paused and part.queue.drained:
+                    self._consumer.resume(part.tp)
+                    part.paused = False
+                plan = plan_batch(records, self._rules)
+                await self._apply_plan(plan)
+                self._book.applied(part.tp.partition, plan.next_offset)
+                metrics.EVENTS.labels(self._label).inc(len(records))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("region(s) %s: partition %d failed", self._label, part.tp.partition)
+            self._failure = exc
+
+    async def _apply_plan(self, plan: Plan) -> None:
+        refused = await asyncio.gather(*(self._apply_region(store, plan)
+                                         for store in self._stores))
+        for poison in plan.poison + [p for region_poison in refused for p in region_poison]:
+            await self._dead_letter(poison)
+        if plan.oldest_commit_ts_ms is not None:
+            # One observation per batch, of its oldest event: an upper bound for all of
+            # them, at a fraction of the cost of observing every event.
+            seconds = max(0.0, time.time() - plan.oldest_commit_ts_ms / 1000)
+            for store in self._stores:
+                metrics.LATENCY.labels(store.region).observe(seconds)
+
+    async def _apply_region(self, store: RedisStore, plan: Plan) -> list[Poison]:
+        """Apply a plan in one region, retrying until Redis takes it; the refused keys."""
+        if not plan.actions:
+            return []
+        try:
+            outcomes = await _with_retry(store.region, "apply",
+                                         functools.partial(store.apply, plan.actions))
+        except FenceRefused as exc:
+            outcomes = exc.outcomes
+            poison = [self._refused(plan, plan.actions[index], reason)
+                      for index, reason in exc.refused.items()]
+        else:
+            poison = []
+        self._count(store.region, plan.actions, outcomes)
+        return poison
+
+    @staticmethod
+    def _refused(plan: Plan, action: CacheAction, reason: str) -> Poison:
+        origin = plan.origins[action.key]
+        tombstone = CacheAction("invalidate", action.key, action.version,
+                                origin.tombstone_ttl_seconds)
+        return Poison(origin.record, f"redis refused {action.key!r}: {reason}", [tombstone])
 
     @staticmethod
     def _count(region: str, actions: Sequence[CacheAction], outcomes: Sequence[Outcome]) -> None:
+        applied: dict[str, int] = {}
+        fenced = 0
         for action, outcome in zip(actions, outcomes, strict=True):
             if outcome is Outcome.APPLIED:
-                metrics.APPLIED.labels(region, action.kind).inc()
+                applied[action.kind] = applied.get(action.kind, 0) + 1
             else:
-                metrics.FENCED.labels(region).inc()
+                fenced += 1
+        for kind, count in applied.items():
+            metrics.APPLIED.labels(region, kind).inc(count)
+        if fenced:
+            metrics.FENCED.labels(region).inc(fenced)
 
     async def _dead_letter(self, poison: Poison) -> None:
+        """Publish a poison record with its error and position, then write its tombstones.
+
+        Waits for Kafka's acknowledgement: the batch is committed only after it, so a
+        poison record is never lost between the topic and the dead-letter topic.
+        """
         record = poison.record
-        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset,
-                  poison.error)
-        headers = [
-            ("cachesync.error", poison.error.encode()),
-            ("cachesync.topic", record.topic.encode()),
-            ("cachesync.partition", str(record.partition).encode()),
-            ("cachesync.offset", str(record.offset).encode()),
-            ("cachesync.region", self._label.encode()),
-        ]
-        await self._dlq.send_and_wait(self._settings.kafka.dlq_topic, record.value,
-                                      key=record.key, headers=headers)
-        for store in self._stores:
-            if poison.invalidate:
-                await store.apply(poison.invalidate)
-            metrics.DLQ.labels(store.region).inc()
-
-    async def commit_pending(self, partitions: list[TopicPartition] | None) -> None:
-        offsets = {tp: off for tp, off in self._pending.items()
-                   if partitions is None or tp in partitions}
-        if not offsets:
+        log.error("region(s) %s: dead-lettering %s[%d]@%d: %s", self._label, record.topic,
+                  record.partition, record.offset, poison.error)
+        await self._dlq.send_and_wait(
+            self._settings.kafka.dlq_topic, record.value, key=record.key,
+            headers=dead_letter_headers(poison, self._label, self._group))
+        metrics.DLQ.labels(self._label).inc()
+        if not poison.invalidate:
             return
-        await self._consumer.commit(offsets)
-        for tp in offsets:
-            self._pending.pop(tp, None)
-
+        for store in self._stores:
+            try:
+                await _with_retry(store.region, "invalidate",
+                                  functools.partial(store.apply, poison.invalidate))
+            except FenceRefused as exc:
+                log.error(  # noqa: TRY400 - Redis's refusal is the message; no traceback needed
+                    "region %s: could not write tombstones for dead letter %s[%d]@%d: %s",
+                    store.region, record.topic, record.partition, record.offset, exc)

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import os
 import random
+import subprocess
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
@@ -14,6 +15,7 @@ from cachesync.stack import Stack, StackInfo
 from cdc.partition import partition_for
 from tests.integration.conftest import unique_name
 from tests.integration.consumer_support import (
+    CACHESYNC,
     TABLES,
     create_topic,
     encoded,
@@ -182,3 +184,69 @@ async def _produce_rounds(stack: StackInfo, topic: str, prefix: str, keys: range
         await produce(stack.kafka_bootstrap, topic, encoded([item_event(prefix, k, n)
                                                               for k in keys]))
         await asyncio.sleep(0.2)
+
+
+async def test_a_key_redis_refuses_is_dead_lettered_and_the_partition_flows(
+        stack: StackInfo, tmp_path: Path) -> None:
+    topic, prefix = unique_name("changes"), unique_name("item")
+    config = write_config(tmp_path / "c.yaml", stack, TABLES, topic=topic)
+    await create_topic(stack.kafka_bootstrap, topic)
+    keys = range(20)
+    east = region_store(stack.redis_urls, "east")
+    foreign = f"{prefix}:3"
+    await east.client.set(foreign, "an application's string")
+    first = encoded([item_event(prefix, k, 1) for k in keys])
+    await produce(stack.kafka_bootstrap, topic, first)
+    proc = start_consumer(config, "east", unique_name("g"), tmp_path)
+    try:
+        others = [k for k in keys if k != 3]
+        await wait_until(lambda: _some(east, prefix, others, 1), 60,
+                         "east to apply round 1 around the refused key")
+        [letter] = await dead_letters(stack.kafka_bootstrap, f"{topic}.dlq", 1)
+        assert b"WRONGTYPE" in letter["cachesync.error"]
+        assert letter["cachesync.invalidate"] == foreign.encode()
+        assert letter["cachesync.partition"] == str(partition_for(b"3", 4)).encode()
+        assert letter["value"] == first[3][1]
+        await produce(stack.kafka_bootstrap, topic,
+                      encoded([item_event(prefix, k, 2) for k in keys]))
+        await wait_until(lambda: _some(east, prefix, others, 2), 60,
+                         "the refused key's partition to keep flowing")
+        assert await east.client.get(foreign) == b"an application's string"
+    finally:
+        stop_consumer(proc)
+        await east.client.delete(foreign)
+        await east.close()
+    assert proc.returncode == 0
+
+
+async def _some(store: object, prefix: str, keys: list[int], n: int) -> bool:
+    held = await stored_n(store, prefix, keys)  # type: ignore[arg-type]
+    return held == [n] * len(keys)
+
+
+async def test_fan_out_writes_every_region_from_one_group(stack: StackInfo,
+                                                          tmp_path: Path) -> None:
+    topic, prefix = unique_name("changes"), unique_name("item")
+    config = write_config(tmp_path / "c.yaml", stack, TABLES, topic=topic)
+    await create_topic(stack.kafka_bootstrap, topic)
+    keys = range(50)
+    await produce(stack.kafka_bootstrap, topic,
+                  encoded([item_event(prefix, k, n) for n in (1, 2) for k in keys]))
+    proc = _start_fan_out(config, "east,west", tmp_path / "fanout.log")
+    stores = [region_store(stack.redis_urls, r) for r in ("east", "west")]
+    try:
+        for store in stores:
+            await wait_until(functools.partial(_all, store, prefix, keys, 2), 60,
+                             f"{store.region} to hold n=2 for every key")
+    finally:
+        stop_consumer(proc)
+        for store in stores:
+            await store.close()
+    assert proc.returncode == 0
+
+
+def _start_fan_out(config: Path, regions: str, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [CACHESYNC, "consume", "--config", str(config), "--regions", regions,
+             "--group-id", unique_name("g")], stdout=log, stderr=subprocess.STDOUT)

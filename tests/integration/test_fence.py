@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from consumers.store import RedisStore
-from schemas.actions import CacheAction, Outcome
+from consumers.store import FenceRefused, RedisStore
+from schemas.actions import CacheAction, CacheEntry, Outcome
 from schemas.config import Dsn
 from schemas.events import ChangeEvent
 from schemas.versions import binlog_version, encode_version
@@ -105,5 +105,44 @@ async def test_versions_compare_exactly_beyond_double_precision(stack: object,
         assert await store.apply(
             [CacheAction("rewrite", key, encode_version(base + 3), 60, b"c")]) == [
             Outcome.APPLIED]
+    finally:
+        await store.close()
+
+
+async def test_a_refused_key_does_not_stop_the_rest_of_the_call(stack: object,
+                                                                region: str) -> None:
+    store = store_for(stack, region)
+    prefix = uuid.uuid4().hex
+    foreign, odd, fine = f"{prefix}:foreign", f"{prefix}:odd", f"{prefix}:fine"
+    version = binlog_version(0, 1, 100, 1)
+    try:
+        await store.client.set(foreign, "an application's string")
+        await store.client.hset(odd, "v", "12")
+        with pytest.raises(FenceRefused) as refused:
+            await store.apply([CacheAction("rewrite", foreign, version, 60, b"a"),
+                               CacheAction("rewrite", odd, version, 60, b"b"),
+                               CacheAction("rewrite", fine, version, 60, b"c")])
+        assert refused.value.outcomes == [Outcome.FENCED, Outcome.FENCED, Outcome.APPLIED]
+        assert set(refused.value.refused) == {0, 1}
+        assert "WRONGTYPE" in refused.value.refused[0]
+        assert "32 lowercase hex" in refused.value.refused[1]
+        assert await store.client.get(foreign) == b"an application's string"
+        assert (await store.read([fine]))[0] == CacheEntry(version, b"c")
+    finally:
+        await store.client.delete(foreign, odd, fine)
+        await store.close()
+
+
+async def test_entry_layout_is_readable_by_applications(stack: object, region: str) -> None:
+    store = store_for(stack, region)
+    key = f"layout:{uuid.uuid4().hex}"
+    v1, v2 = binlog_version(0, 1, 100, 1), binlog_version(0, 1, 200, 1)
+    try:
+        await store.apply([CacheAction("rewrite", key, v1, 60, b'{"id":1}')])
+        assert await store.client.hgetall(key) == {b"v": v1.encode(), b"d": b'{"id":1}'}
+        assert 0 < await store.client.ttl(key) <= 60
+        await store.apply([CacheAction("invalidate", key, v2, 900)])
+        assert await store.client.hgetall(key) == {b"v": v2.encode(), b"t": b"1"}
+        assert 60 < await store.client.ttl(key) <= 900
     finally:
         await store.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from consumers.decide import RULES, DecisionError, coalesce, decide, render_key
-from consumers.plan import Record, plan_batch
+from consumers.decide import RULES, DecisionError, coalesce, compile_rules, decide, render_key
+from consumers.plan import Poison, Record, dead_letter_headers, plan_batch
 from schemas.actions import CacheAction
 from schemas.config import TableConfig
 from schemas.events import ChangeEvent, Op, Source, encode_event
@@ -84,14 +84,81 @@ def test_plan_batch_poison_and_offsets() -> None:
         msgspec.structs.replace(event("update"), schema_version=99))
     unconfigured = encode_event(event("update", table="app.other"))
     missing_column = encode_event(msgspec.structs.replace(
-        event("update"), after={"id": None, "name": "x"}))
+        event("update", row=2), after={"id": 7, "email": None}))
+    bad_version = encode_event(msgspec.structs.replace(event("update"), version="ab" * 16 + "0"))
     records = [Record("t", 0, 10, b"7", good), Record("t", 0, 11, b"7", b"{garbage"),
-               Record("t", 1, 5, b"7", unknown_version), Record("t", 1, 6, b"7", unconfigured),
-               Record("t", 2, 3, b"7", missing_column)]
-    plan = plan_batch(records, {"app.users": REWRITE})
-    assert plan.commit == {0: 12, 1: 7, 2: 4}
-    assert [p.record.offset for p in plan.poison] == [11, 5, 6, 3]
-    assert "schema_version" in plan.poison[1].error
-    assert "not configured" in plan.poison[2].error
+               Record("t", 0, 12, b"7", unknown_version), Record("t", 0, 13, b"7", unconfigured),
+               Record("t", 0, 14, b"7", missing_column), Record("t", 0, 15, b"7", bad_version)]
+    plan = plan_batch(records, compile_rules({"app.users": REWRITE}))
+    assert plan.next_offset == 16
+    assert [p.record.offset for p in plan.poison] == [11, 12, 13, 14, 15]
+    errors = [p.error for p in plan.poison]
+    assert "undecodable" in errors[0]
+    assert "schema_version" in errors[1]
+    assert "not configured" in errors[2]
+    assert "'email'" in errors[3]
+    assert "32 lowercase hex" in errors[4]
+    # Only the missing column leaves something derivable: the key that still renders.
+    assert [p.invalidate for p in plan.poison[:3]] == [(), (), ()]
+    assert plan.poison[3].invalidate == [CacheAction(
+        "invalidate", "user:7", binlog_version(0, 1, 100, 2), REWRITE.tombstone_ttl_seconds)]
     assert [a.key for a in plan.actions] == ["user:7", "email:ada@x"]
-    assert plan.sources["user:7"].offset == 10
+    assert plan.origins["user:7"].record.offset == 10
+    assert plan.origins["user:7"].tombstone_ttl_seconds == 600
+
+
+@pytest.mark.parametrize("version", ["AB" * 16, "0x" + "0" * 30, " " + "1" * 31, "1" * 33, ""])
+def test_only_canonical_versions_reach_the_fence(version: str) -> None:
+    bad = msgspec.structs.replace(event("update"), version=version)
+    with pytest.raises(DecisionError, match="32 lowercase hex"):
+        decide(bad, REWRITE)
+
+
+def test_plan_coalesces_one_key_to_its_newest_event() -> None:
+    history: list[tuple[Op, str, int]] = [("insert", "a", 1), ("update", "b", 3),
+                                          ("update", "c", 2)]
+    records = [Record("t", 3, off, b"7", encode_event(event(op, name=name, row=row)))
+               for off, (op, name, row) in enumerate(history)]
+    plan = plan_batch(records, compile_rules({"app.users": INVALIDATE.model_copy(
+        update={"action": "rewrite", "columns": ["name"]})}))
+    assert [(a.key, a.value) for a in plan.actions] == [("user:7:profile", b'{"name":"b"}')]
+    assert plan.origins["user:7:profile"].record.offset == 1
+    assert plan.oldest_commit_ts_ms == 0
+
+
+def test_dead_letter_headers_carry_the_position() -> None:
+    poison = Poison(Record("changes", 2, 41, b"k", b"x"), "boom",
+                    [CacheAction("invalidate", "user:1", "0" * 32, 60)])
+    assert dict(dead_letter_headers(poison, "east", "cachesync.east")) == {
+        "cachesync.error": b"boom", "cachesync.topic": b"changes",
+        "cachesync.partition": b"2", "cachesync.offset": b"41", "cachesync.region": b"east",
+        "cachesync.group": b"cachesync.east", "cachesync.invalidate": b"user:1"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        # The email template moves: the old key gets a tombstone at the event's version.
+        (REWRITE, [("rewrite", "user:7"), ("rewrite", "email:bob@x"),
+                   ("invalidate", "email:ada@x")]),
+        (INVALIDATE, [("invalidate", "user:7:profile")]),
+    ],
+)
+def test_an_update_that_moves_a_templated_column_tombstones_the_old_key(
+        rule: TableConfig, expected: list[tuple[str, str]]) -> None:
+    moved = msgspec.structs.replace(
+        event("update"), before={"id": 7, "name": "ada", "email": "ada@x"},
+        after={"id": 7, "name": "bob", "email": "bob@x"})
+    actions = decide(moved, rule)
+    assert [(a.kind, a.key) for a in actions] == expected
+    assert {a.version for a in actions} == {moved.version}
+    assert [a.ttl_seconds for a in actions if a.kind == "invalidate"] == [
+        rule.tombstone_ttl_seconds] * sum(1 for kind, _ in expected if kind == "invalidate")
+
+
+def test_a_null_before_column_renders_no_old_key() -> None:
+    moved = msgspec.structs.replace(
+        event("update"), before={"id": 7, "name": "ada", "email": None},
+        after={"id": 7, "name": "ada", "email": "ada@x"})
+    assert [(a.kind, a.key) for a in decide(moved, REWRITE)] == [
+        ("rewrite", "user:7"), ("rewrite", "email:ada@x")]
