@@ -38,10 +38,12 @@ from schemas.actions import CacheAction, CacheEntry, Outcome
 from schemas.config import Dsn
 
 BATCH: Final = 500
+READ_BATCH: Final = 1000
 LEASE_TTL_SECONDS: Final = 10
 
 _FENCE: Final = (files("consumers") / "fence.lua").read_text(encoding="utf-8")
 _LEASE: Final = (files("consumers") / "lease.lua").read_text(encoding="utf-8")
+_READ: Final = (files("consumers") / "read.lua").read_text(encoding="utf-8")
 _OP: Final = {"rewrite": b"w", "fill": b"w", "invalidate": b"x"}
 
 
@@ -90,6 +92,7 @@ class RedisStore:
         )
         self._fence = self._redis.register_script(_FENCE)
         self._lease = self._redis.register_script(_LEASE)
+        self._read = self._redis.register_script(_READ)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -118,16 +121,15 @@ class RedisStore:
         return outcomes
 
     async def read(self, keys: Sequence[str]) -> list[CacheEntry | None]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.hmget(key, "v", "d", "t")
-            rows = await pipe.execute()
         entries: list[CacheEntry | None] = []
-        for version, value, tombstone in rows:
-            if version is None:
-                entries.append(None)
-            else:
-                entries.append(CacheEntry(version.decode(), None if tombstone else value))
+        for start in range(0, len(keys), READ_BATCH):
+            flat = await self._read(keys=list(keys[start:start + READ_BATCH]))
+            for i in range(0, len(flat), 3):
+                version, value, tombstone = flat[i], flat[i + 1], flat[i + 2]
+                if version is None:
+                    entries.append(None)
+                else:
+                    entries.append(CacheEntry(version.decode(), None if tombstone else value))
         return entries
 
     async def scan(self, glob: str, batch: int) -> AsyncIterator[list[str]]:
