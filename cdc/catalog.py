@@ -97,13 +97,55 @@ def read_server_settings(conn: sa.Connection) -> dict[str, str]:
 
 def read_columns(conn: sa.Connection, schemas: Sequence[str]
                  ) -> list[tuple[str, str, str, str, str]]:
-    """Catalog rows of every table in the given schemas, in ordinal order."""
-    rows = conn.execute(
-        sa.text(
+    """Catalog rows of every table in the given schemas, in ordinal order.
+
+    MariaDB's ``JSON`` is an alias of ``LONGTEXT`` with a ``json_valid(`col`)`` check
+    constraint (``DATA_TYPE`` says ``longtext``): such columns are reported as ``json`` so
+    their values are published as JSON, as on MySQL.
+    """
+    version = str(conn.execute(sa.text("SELECT VERSION()")).scalar_one())
+    if "mariadb" in version.lower():
+        query = (
+            "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, "
+            "CASE WHEN k.CHECK_CLAUSE IS NULL THEN c.DATA_TYPE ELSE 'json' END, c.COLUMN_KEY "
+            "FROM information_schema.COLUMNS c "
+            "LEFT JOIN information_schema.CHECK_CONSTRAINTS k "
+            "ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME "
+            "AND k.CONSTRAINT_NAME = c.COLUMN_NAME AND c.DATA_TYPE = 'longtext' "
+            "AND k.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)') "
+            "WHERE c.TABLE_SCHEMA IN :schemas "
+            "ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION"
+        )
+    else:
+        query = (
             "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY "
             "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN :schemas "
             "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
-        ).bindparams(sa.bindparam("schemas", expanding=True)),
+        )
+    rows = conn.execute(
+        sa.text(query).bindparams(sa.bindparam("schemas", expanding=True)),
         {"schemas": list(schemas)},
     )
     return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
+
+
+class ShapeCatalog:
+    """The configured tables' shapes as the source's catalog has them now.
+
+    The reader calls :meth:`refresh` after every DDL statement it streams past, so a table
+    whose key column was dropped stops the worker with the column named, and a new JSON
+    column is known as JSON (the only thing the binlog's table map cannot say).
+    """
+
+    def __init__(self, settings: Settings, source: sa.Engine) -> None:
+        self._settings = settings
+        self._source = source
+        self._shapes: Mapping[str, TableShape] = {}
+
+    def refresh(self) -> None:
+        with self._source.connect() as conn:
+            columns = read_columns(conn, self._settings.schemas)
+        self._shapes = build_shapes(self._settings, columns)
+
+    def shapes(self) -> Mapping[str, TableShape]:
+        return self._shapes

@@ -7,33 +7,36 @@ changes live, and one key always lands on one partition.
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
 _M: Final = 0x5BD1E995
 _SEED: Final = 0x9747B28C
 _MASK: Final = 0xFFFFFFFF
+_BLOCKS: Final = struct.Struct("<I")
 
 
 def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 (``Utils.murmur2``) as a signed 32-bit integer."""
+    """Kafka's murmur2 (``Utils.murmur2``) as a signed 32-bit integer.
+
+    Written for CPython speed (it runs once per published row): whole 4-byte blocks come
+    from one ``struct.iter_unpack``, and the tail is folded in without a loop.
+    """
     length = len(data)
     h = (_SEED ^ length) & _MASK
-    end = length - length % 4
-    for i in range(0, end, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
-        k = (k * _M) & _MASK
-        k ^= k >> 24
-        k = (k * _M) & _MASK
-        h = (h * _M) & _MASK
-        h ^= k
-    rest = length % 4
-    if rest == 3:
-        h ^= data[end + 2] << 16
-    if rest >= 2:
-        h ^= data[end + 1] << 8
-    if rest >= 1:
-        h ^= data[end]
-        h = (h * _M) & _MASK
+    end = length & ~3
+    if end:
+        for (block,) in _BLOCKS.iter_unpack(data if end == length else data[:end]):
+            k = (block * _M) & _MASK
+            k ^= k >> 24
+            h = ((h * _M) & _MASK) ^ ((k * _M) & _MASK)
+    rest = length - end
+    if rest:
+        if rest == 3:
+            h ^= data[end + 2] << 16
+        if rest >= 2:
+            h ^= data[end + 1] << 8
+        h = ((h ^ data[end]) * _M) & _MASK
     h ^= h >> 13
     h = (h * _M) & _MASK
     h ^= h >> 15

@@ -1,27 +1,31 @@
-"""The binlog reader: python-mysql-replication in a thread, turned into send batches.
+"""The binlog reader: python-mysql-replication, turned into batches of row records.
 
-The library is synchronous, so it runs in its own thread and hands the asyncio side
-batches of :class:`Emit` (an encoded event to send) and :class:`Commit` (a transaction is
-complete) through a bounded queue: a slow Kafka makes the reader wait, so memory stays
-bounded even inside a transaction of a million rows.
+The library is synchronous, so the reader runs in a thread or in a process of its own
+(:mod:`cdc.reader_process`, the worker's way) and hands its batches through a bounded sink:
+a slow Kafka makes the reader wait, so memory stays bounded even inside a transaction of
+a million rows. It decodes each row into its wire image, in the kinds of the event's own
+table map, and numbers it inside its transaction (:class:`cdc.position.TxnCursor`);
+batches are either those records (``raw=True``) or, assembled on the spot, :class:`Emit`
+and :class:`Commit` (see :mod:`cdc.assemble`).
 
 The library reconnects by itself on a lost connection, but from its original
-``auto_position``, replaying the stream from the start. The reader notices a GTID that
-goes backwards and raises :class:`StreamRewound` instead, so the worker reopens the stream
-from its own checkpoint.
+``auto_position``, replaying the stream from the start. The cursor notices a GTID that is
+already done and raises :class:`~cdc.position.StreamRewound` instead, so the worker reopens
+the stream from its own checkpoint.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, Protocol
 
 from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.constants import FIELD_TYPE, NONE_SOURCE
 from pymysqlreplication.event import (
     GtidEvent,
     HeartbeatLogEvent,
@@ -30,63 +34,53 @@ from pymysqlreplication.event import (
     RotateEvent,
     XidEvent,
 )
-from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+from pymysqlreplication.row_event import (
+    DeleteRowsEvent,
+    RowsEvent,
+    TableMapEvent,
+    UpdateRowsEvent,
+    WriteRowsEvent,
+)
 
-from cdc.normalize import TableShape, TxnContext, row_events
-from cdc.partition import partition_for
-from cdc.position import Flavor, Position, advance_gtid, gtid_seq
+from cdc.assemble import Assembler, Batch, Commit, Emit, Record
+from cdc.normalize import RowConverter, TableShape, binlog_kind
+from cdc.position import Flavor, Position, SourceIdentity, TxnCursor
 from schemas.config import Dsn
-from schemas.events import encode_event
+from schemas.events import Op
+from schemas.values import Kind
 from schemas.versions import binlog_file_index
+
+__all__ = ["Batch", "BatchSink", "BinlogReader", "Commit", "Emit", "SourceIdentity"]
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS: Final = 1000
 BATCH_SECONDS: Final = 0.02
 _DDL: Final = ("ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE")
-
-
-@dataclass(frozen=True, slots=True)
-class Emit:
-    partition: int
-    key: bytes
-    value: bytes
-    table: str
-    op: str
-    position: Position
-    """The checkpoint once this send (and all before it) is acknowledged: after the row
-    change for its last event, before it for the delete half of a key move."""
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    position: Position
-    ts_ms: int
-
-
-class StreamRewound(RuntimeError):
-    """The stream went back to an earlier GTID (the library reconnected on its own)."""
+_FL_STANDALONE: Final = 0x01
+"""MariaDB GTID event flag: the event group is one statement, no COMMIT/XID follows."""
 
 
 class ReaderStopped(Exception):
     """Raised inside the reader thread when the worker asked it to stop."""
 
 
-@dataclass(frozen=True, slots=True)
-class SourceIdentity:
-    server_id: int
-    server_uuid: str | None
-    epoch: int
+class BatchSink(Protocol):
+    """Where the reader puts its batches (:class:`Batch`, or raw records when asked)."""
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None: ...
 
 
 class BinlogReader:
-    """Reads from ``start`` and puts lists of :class:`Emit`/:class:`Commit` on ``out``."""
+    """Reads from ``start`` and puts batches (:class:`Emit`/:class:`Commit`) on ``out``."""
 
     def __init__(self, *, dsn: Dsn, flavor: Flavor, replica_id: int, start: Position,
                  shapes: Callable[[], Mapping[str, TableShape]],
                  refresh_shapes: Callable[[], None], identity: SourceIdentity,
-                 partitions: int, out: queue.Queue[list[Emit | Commit] | BaseException],
-                 heartbeat_s: float) -> None:
+                 partitions: int, out: BatchSink, heartbeat_s: float,
+                 raw: bool = False) -> None:
+        """``raw``: put lists of :mod:`cdc.assemble` records instead of batches, for an
+        :class:`~cdc.assemble.Assembler` elsewhere (the reader process does)."""
         self._dsn = dsn
         self._flavor = flavor
         self._replica_id = replica_id
@@ -94,11 +88,10 @@ class BinlogReader:
         self._shapes = shapes
         self._refresh_shapes = refresh_shapes
         self._identity = identity
-        self._partitions = partitions
         self._out = out
         self._heartbeat_s = heartbeat_s
         self._stop = threading.Event()
-        self.last_event_ts: float = 0.0
+        self._assembler = None if raw else Assembler(partitions)
 
     def stop(self) -> None:
         self._stop.set()
@@ -112,7 +105,10 @@ class BinlogReader:
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the worker
             self._put(exc)
 
-    def _put(self, item: list[Emit | Commit] | BaseException) -> None:
+    def _put(self, records: list[Record] | BaseException) -> None:
+        item: Batch | list[Record] | BaseException = records
+        if self._assembler is not None and not isinstance(records, BaseException):
+            item = self._assembler.feed(records)
         while True:
             try:
                 self._out.put(item, timeout=0.2)
@@ -137,6 +133,8 @@ class BinlogReader:
             auto_position=self._start.gtid,
             only_schemas=schemas,
             only_tables=tables,
+            # Heartbeats make fetchone() return while the source is idle, so a stop is
+            # seen within a heartbeat interval.
             only_events=[MariadbGtidEvent, GtidEvent, XidEvent, QueryEvent, RotateEvent,
                          HeartbeatLogEvent, WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent],
             freeze_schema=False,
@@ -146,16 +144,13 @@ class BinlogReader:
 
     def _stream(self) -> None:
         stream = self._open()
-        state = self._start.gtid
-        seen: dict[int, int] = {}
-        if state and self._flavor == "mariadb":
-            seen = dict(gtid_seq(part) for part in state.split(","))
+        cursor = TxnCursor(self._start, self._flavor)
         file = self._start.file
-        skip = self._start.row_index
-        gtid: str | None = None
-        ctx: TxnContext | None = None
-        row_index = 0
-        batch: list[Emit | Commit] = []
+        in_txn = False
+        ts_ms = 0
+        announced: dict[str, TableShape] = {}
+        batch: list[Record] = []
+        rows = 0
         flushed_at = time.monotonic()
         identity = self._identity
         try:
@@ -163,80 +158,175 @@ class BinlogReader:
                 event = stream.fetchone()
                 if event is None:
                     continue
-                if isinstance(event, RotateEvent):
-                    file = event.next_binlog
-                elif isinstance(event, HeartbeatLogEvent):
-                    self.last_event_ts = time.time()
-                elif isinstance(event, (MariadbGtidEvent, GtidEvent)):
-                    gtid = event.gtid
-                    if self._flavor == "mariadb":
-                        domain, seq = gtid_seq(gtid)
-                        if seq <= seen.get(domain, -1):
-                            raise StreamRewound(f"stream went back to {gtid}")
-                        seen[domain] = seq
-                    txn_pos = event.packet.log_pos - event.packet.event_size
-                    ctx = TxnContext(
-                        server_id=identity.server_id, server_uuid=identity.server_uuid,
-                        epoch=identity.epoch, gtid=gtid, file=file,
-                        file_index=binlog_file_index(file), txn_pos=txn_pos,
-                        ts_ms=event.timestamp * 1000,
-                    )
-                    row_index = 0
-                    self.last_event_ts = float(event.timestamp)
-                elif isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
-                    if ctx is None:
-                        continue  # rows before the first GTID event of a resumed stream
-                    shape = self._shapes().get(f"{event.schema}.{event.table}")
-                    if shape is None:
+                state: str | None = None
+                if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
+                    name = f"{event.schema}.{event.table}"
+                    shape = self._shapes().get(name)
+                    if shape is None or not in_txn:
                         continue
-                    for row in event.rows:
-                        row_index += 1
-                        if skip:
-                            skip -= 1
-                            continue
-                        batch += self._emits(event, shape, row, ctx=ctx, row_index=row_index,
-                                             state=state)
-                elif isinstance(event, (XidEvent, QueryEvent)):
-                    if isinstance(event, QueryEvent):
-                        query = event.query.strip().upper()
-                        if query == "BEGIN":
-                            continue
-                        if query.startswith(_DDL):
-                            self._refresh_shapes()
-                    if gtid is not None and ctx is not None:
-                        state = advance_gtid(state, gtid, self._flavor)
-                        batch.append(Commit(Position(state, file, event.packet.log_pos),
-                                            ctx.ts_ms))
-                        gtid, ctx, skip = None, None, 0
+                    if announced.get(name) is not shape:
+                        announced[name] = shape
+                        batch.append(("S", shape))
+                    rows += _RowsPlan(event, shape).records(event.rows, cursor, batch)
+                elif isinstance(event, XidEvent):
+                    state = cursor.commit()
+                elif isinstance(event, (MariadbGtidEvent, GtidEvent)):
+                    explicit = (self._flavor == "mariadb"
+                                and not event.flags & _FL_STANDALONE)
+                    before = cursor.state
+                    cursor.begin(event.gtid, explicit=explicit)
+                    in_txn = True
+                    ts_ms = event.timestamp * 1000
+                    batch.append(("T", identity.server_id, identity.server_uuid,
+                                  identity.epoch, event.gtid, file, binlog_file_index(file),
+                                  event.packet.log_pos - event.packet.event_size, ts_ms, before))
+                elif isinstance(event, QueryEvent):
+                    query = event.query.lstrip()
+                    state = cursor.query(query)
+                    if query[:8].upper().startswith(_DDL):
+                        self._refresh_shapes()
+                elif isinstance(event, RotateEvent):
+                    file = event.next_binlog
+                if state is not None and in_txn:
+                    batch.append(("C", state, file, event.packet.log_pos, ts_ms))
+                    in_txn = False
                 now = time.monotonic()
-                if batch and (len(batch) >= BATCH_ROWS or now - flushed_at >= BATCH_SECONDS):
+                if batch and (rows >= BATCH_ROWS or now - flushed_at >= BATCH_SECONDS):
                     self._put(batch)
                     batch = []
+                    rows = 0
                     flushed_at = now
             if batch:
                 self._put(batch)
         finally:
             stream.close()
 
-    def _emits(self, event: Any, shape: TableShape, row: Mapping[str, Any], *,
-               ctx: TxnContext, row_index: int, state: str | None) -> list[Emit | Commit]:
-        if isinstance(event, WriteRowsEvent):
-            events = row_events("insert", shape, None, row["values"], ctx=ctx,
-                                row_index=row_index)
-        elif isinstance(event, DeleteRowsEvent):
-            events = row_events("delete", shape, row["values"], None, ctx=ctx,
-                                row_index=row_index)
-        else:
-            events = row_events("update", shape, row["before_values"], row["after_values"],
-                                ctx=ctx, row_index=row_index)
-        out: list[Emit | Commit] = []
-        last = len(events) - 1
-        for i, change in enumerate(events):
-            key = change.key.encode()
-            out.append(Emit(
-                partition=partition_for(key, self._partitions), key=key,
-                value=encode_event(change), table=change.table, op=change.op,
-                position=Position(state, ctx.file, ctx.txn_pos,
-                                  row_index if i == last else row_index - 1),
-            ))
-        return out
+
+class _RowsPlan:
+    """What decoding the rows of one rows event needs, worked out once per event."""
+
+    __slots__ = ("convert", "op", "pad", "sets", "shape")
+
+    def __init__(self, event: Any, shape: TableShape) -> None:
+        self.shape = shape
+        self.op: Op = ("insert" if isinstance(event, WriteRowsEvent)
+                       else "delete" if isinstance(event, DeleteRowsEvent) else "update")
+        kinds: dict[str, Kind] = {}
+        self.pad: list[tuple[str, int]] = []
+        self.sets: list[str] = []
+        for column in event.columns:
+            name = column.name
+            kinds[name] = binlog_kind(column.type, column.character_set_name,
+                                      shape.kinds.get(name))
+            if column.type == FIELD_TYPE.STRING and column.character_set_name == "binary":
+                self.pad.append((name, column.max_length))
+            elif column.type == FIELD_TYPE.SET:
+                self.sets.append(name)
+        self.convert = shape.convert if kinds == shape.kinds else RowConverter(kinds)
+
+    def records(self, rows: Iterable[Mapping[str, Any]], cursor: TxnCursor,
+                out: list[Record]) -> int:
+        """Append a ``("R", ...)`` record per row not yet delivered; how many rows."""
+        op, table, convert, restore = self.op, self.shape.name, self.convert, self.restore
+        count = 0
+        for row in rows:
+            row_index = cursor.row()
+            if not row_index:
+                continue
+            if op == "update":
+                before = convert(restore(row["before_values"], row["before_none_sources"]))
+                after = convert(restore(row["after_values"], row["after_none_sources"]))
+                out.append(("R", op, table, before, after, row_index))
+            else:
+                image = convert(restore(row["values"], row["none_sources"]))
+                out.append(("R", op, table, None, image, row_index) if op == "insert"
+                           else ("R", op, table, image, None, row_index))
+            count += 1
+        return count
+
+    def restore(self, values: dict[str, Any], none_sources: Mapping[str, str]
+                ) -> dict[str, Any]:
+        """Undo what the binlog (or the library) loses of a value, in place.
+
+        - ``BINARY(n)``: the binlog drops trailing zero bytes; pad back to ``n`` bytes as
+          ``SELECT`` returns them.
+        - An empty ``SET`` is decoded as None (NULL); it is the empty set.
+        """
+        if not self.pad and not self.sets:
+            return values
+        for name, length in self.pad:
+            value = values.get(name)
+            if value == "":  # the library hands out an empty str for zero bytes
+                value = b""
+            if isinstance(value, bytes) and len(value) < length:
+                values[name] = value.ljust(length, b"\0")
+        for name in self.sets:
+            if values.get(name) is None and none_sources.get(name) == NONE_SOURCE.EMPTY_SET:
+                values[name] = set()
+        return values
+
+
+_TIMEF_INT_OFS: Final = 0x800000
+_TIMEF_OFS: Final = 0x800000000000
+
+
+def _read_time2(self: Any, column: Any) -> dt.timedelta:
+    """TIME(fsp) from the binlog, as MySQL's ``my_time_packed_from_binary`` reads it.
+
+    Replaces the library's reader, which decodes the integer and fractional parts of a
+    negative time separately and gets e.g. ``-00:00:00.001`` and ``-838:59:58.999999`` wrong.
+    """
+    frac_bytes = (column.fsp + 1) // 2
+    raw = int.from_bytes(self.packet.read(3 + frac_bytes), "big")
+    if frac_bytes == 3:
+        packed = raw - _TIMEF_OFS
+    else:
+        intpart = (raw >> (8 * frac_bytes)) - _TIMEF_INT_OFS
+        frac = raw & ((1 << (8 * frac_bytes)) - 1)
+        if intpart < 0 and frac:
+            intpart += 1
+            frac -= 1 << (8 * frac_bytes)
+        packed = (intpart << 24) + frac * (10_000 if frac_bytes == 1 else 100)
+    negative = packed < 0
+    packed = abs(packed)
+    hms = packed >> 24
+    value = dt.timedelta(hours=(hms >> 12) % (1 << 10), minutes=(hms >> 6) % (1 << 6),
+                         seconds=hms % (1 << 6), microseconds=packed % (1 << 24))
+    return -value if negative else value
+
+
+RowsEvent._RowsEvent__read_time2 = _read_time2
+
+
+_TABLE_MAP_CACHE_SIZE: Final = 1024
+_table_maps: dict[bytes, dict[str, Any]] = {}
+_parse_table_map = TableMapEvent.__init__
+
+
+def _cached_table_map(self: Any, from_packet: Any, event_size: int, table_map: Any,
+                      ctl_connection: Any, **kwargs: Any) -> None:
+    """``TableMapEvent.__init__``, parsed once per distinct table map.
+
+    The server writes the same table map (with its column names, charsets, enum values)
+    before every rows event; the library parses it again each time, which is about half of
+    its cost per event. A table map whose bytes were seen before reuses that parse (a new
+    layout after ALTER TABLE has new bytes, so it is parsed afresh).
+    """
+    raw = from_packet.packet
+    body = bytes(raw._data[raw._position:raw._position + event_size])
+    cached = _table_maps.get(body)
+    if cached is None or from_packet._BinLogPacketWrapper__data_buffer:
+        _parse_table_map(self, from_packet, event_size, table_map, ctl_connection, **kwargs)
+        if self._processed and not from_packet._BinLogPacketWrapper__data_buffer:
+            if len(_table_maps) >= _TABLE_MAP_CACHE_SIZE:
+                _table_maps.clear()
+            _table_maps[body] = {k: v for k, v in self.__dict__.items() if k != "packet"}
+        return
+    self.__dict__.update(cached)
+    self.packet = from_packet
+    self.event_type = from_packet.event_type
+    self.timestamp = from_packet.timestamp
+    table_map[self.table_id] = self.table_obj
+
+
+TableMapEvent.__init__ = _cached_table_map

@@ -15,11 +15,9 @@ flushes, checkpoints and exits cleanly.
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
 import os
-import queue
-import threading
 import time
 from collections.abc import Mapping
 from typing import Final
@@ -27,22 +25,28 @@ from typing import Final
 import pymysql
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_exponential
 
 from cachesync import db
 from cachesync.kafka import ensure_topic
 from cdc import catalog, metrics
+from cdc.catalog import SourceConfigError
 from cdc.checkpoint import CheckpointStore
-from cdc.normalize import TableShape
-from cdc.position import AckTracker, Position
-from cdc.reader import BinlogReader, Commit, Emit, SourceIdentity, StreamRewound
+from cdc.position import AckTracker, Position, SourceIdentity, StreamRewound
+from cdc.publish import KafkaPublisher
+from cdc.reader import Commit
+from cdc.reader_process import ReaderProcess
 from schemas.config import Settings
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S: Final = 0.2
-MAX_IN_FLIGHT: Final = 20_000
+IDLE_CHECKPOINT_INTERVAL_S: Final = 5.0
+MAX_IN_FLIGHT_BATCHES: Final = 40
+FLUSH_TIMEOUT_S: Final = 30.0
 ER_MASTER_FATAL_ERROR_READING_BINLOG: Final = 1236
+_PURGED_HINTS: Final = ("purged", "could not find", "not found")
 RECONNECTABLE: Final = (StreamRewound, pymysql.err.OperationalError,
                         pymysql.err.InterfaceError, ConnectionError, OSError)
 
@@ -51,32 +55,22 @@ class PurgedBinlogError(RuntimeError):
     """The checkpoint's position is no longer in the source's binlog."""
 
 
-def _acked(future: asyncio.Future[object]) -> bool:
-    if not future.done():
-        return False
-    error = future.exception()
-    if error is not None:
-        metrics.PRODUCER_ERRORS.inc()
-        raise error
-    return True
-
-
 class CdcWorker:
+    """One source's binlog to Kafka; :meth:`run` until ``stop`` is set."""
+
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._source = db.create_engine(settings.source.dsn, "")
         self._checkpoints = CheckpointStore(db.engine_for(settings), settings.source.name)
-        self._shapes: dict[str, TableShape] = {}
-        self._shapes_lock = threading.Lock()
 
     # -- start-up ---------------------------------------------------------------------------
 
     def prepare(self) -> tuple[SourceIdentity, Position]:
-        """Check the source, load the table shapes, and decide where to start."""
+        """Check the source and the configured tables, and decide where to start."""
         with self._source.connect() as conn:
             variables = catalog.read_server_settings(conn)
-            catalog.check_server_settings(variables)
-        self.refresh_shapes()
+        catalog.check_server_settings(variables)
+        catalog.ShapeCatalog(self._settings, self._source).refresh()
         try:
             stored = self._checkpoints.load()
         except sa.exc.ProgrammingError as exc:
@@ -84,43 +78,63 @@ class CdcWorker:
                 f"the engine's positions table is missing ({exc.orig}); run "
                 "`cachesync db upgrade --config FILE` first"
             ) from None
-        server_id = int(variables["server_id"])
-        server_uuid = variables.get("server_uuid") if self._settings.source.flavor == "mysql" \
-            else None
         if stored is None:
-            identity = SourceIdentity(server_id, server_uuid, 0)
+            identity = self._identity_of(variables, 0)
             start = self._current_position(variables)
             log.info("no checkpoint for source %r: starting at the binlog's end (%s)",
                      self._settings.source.name, start.gtid)
-            self._checkpoints.save(start, server_id, server_uuid, 0)
+            self._save(start, identity)
             return identity, start
-        epoch = stored.epoch
-        if (stored.server_id, stored.server_uuid) != (server_id, server_uuid):
-            epoch += 1
-            log.warning("source identity changed (server_id %s → %s): failover, epoch %d",
-                        stored.server_id, server_id, epoch)
-        return SourceIdentity(server_id, server_uuid, epoch), stored.position
+        identity = SourceIdentity(stored.server_id, stored.server_uuid, stored.epoch)
+        return self._check_identity(identity, variables), stored.position
+
+    def _identity_of(self, variables: Mapping[str, str], epoch: int) -> SourceIdentity:
+        server_uuid = variables.get("server_uuid") if self._settings.source.flavor == "mysql" \
+            else None
+        return SourceIdentity(int(variables["server_id"]), server_uuid, epoch)
+
+    def _check_identity(self, known: SourceIdentity, variables: Mapping[str, str] | None = None
+                        ) -> SourceIdentity:
+        """The source's identity now: the epoch goes up when the server is another one
+        (a failover, possibly behind the same address), as binlog positions of two servers
+        are not comparable."""
+        if variables is None:
+            with self._source.connect() as conn:
+                variables = catalog.read_server_settings(conn)
+        now = self._identity_of(variables, known.epoch)
+        identity = known.now(now.server_id, now.server_uuid)
+        if identity is not known:
+            log.warning("source server changed (server_id %s, uuid %s → server_id %s, uuid %s): "
+                        "failover, epoch %d", known.server_id, known.server_uuid,
+                        now.server_id, now.server_uuid, identity.epoch)
+        return identity
 
     def _current_position(self, variables: Mapping[str, str]) -> Position:
+        mysql = self._settings.source.flavor == "mysql"
         with self._source.connect() as conn:
-            status = conn.execute(sa.text("SHOW MASTER STATUS")).one()
-        gtid = variables.get("gtid_binlog_pos") if self._settings.source.flavor == "mariadb" \
-            else variables.get("gtid_executed")
+            try:  # MySQL 8.4 renamed SHOW MASTER STATUS
+                status = conn.execute(sa.text(
+                    "SHOW BINARY LOG STATUS" if mysql else "SHOW MASTER STATUS")).one()
+            except sa.exc.ProgrammingError:
+                status = conn.execute(sa.text("SHOW MASTER STATUS")).one()
+        gtid = variables.get("gtid_executed" if mysql else "gtid_binlog_pos")
         return Position(gtid or None, str(status[0]), int(status[1]))
 
-    def refresh_shapes(self) -> None:
+    def reset_to_current(self) -> Position:
+        """Move the checkpoint to the binlog's current end, keeping the epoch right."""
         with self._source.connect() as conn:
-            columns = catalog.read_columns(conn, self._settings.schemas)
-        shapes = catalog.build_shapes(self._settings, columns)
-        with self._shapes_lock:
-            self._shapes = shapes
-
-    def shapes(self) -> Mapping[str, TableShape]:
-        return self._shapes
+            variables = catalog.read_server_settings(conn)
+        stored = self._checkpoints.load()
+        identity = self._identity_of(variables, 0) if stored is None else self._check_identity(
+            SourceIdentity(stored.server_id, stored.server_uuid, stored.epoch), variables)
+        position = self._current_position(variables)
+        self._save(position, identity)
+        return position
 
     # -- streaming --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Stream until ``stop`` is set, then flush, checkpoint and return."""
         identity, start = await asyncio.to_thread(self.prepare)
         await ensure_topic(self._settings.kafka, self._settings.kafka.topic)
         producer = AIOKafkaProducer(
@@ -140,11 +154,18 @@ class CdcWorker:
             )
             async for attempt in retrying:
                 with attempt:
+                    identity = await asyncio.to_thread(self._check_identity, identity)
                     await self._stream(identity, tracker, producer, stop)
         finally:
-            await producer.flush()
+            try:
+                await asyncio.wait_for(producer.flush(), FLUSH_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("Kafka did not acknowledge the last sends within %.0f s; they are "
+                            "sent again after the restart", FLUSH_TIMEOUT_S)
             await producer.stop()
-            final = tracker.advance()
+            with contextlib.suppress(KafkaError):  # a failed send raises again: keep the
+                tracker.advance()                  # prefix acknowledged before it
+            final = tracker.acked
             await asyncio.to_thread(self._save, final, identity)
             log.info("stopped at %s (row %d of the next transaction)", final.gtid,
                      final.row_index)
@@ -155,63 +176,64 @@ class CdcWorker:
 
     async def _stream(self, identity: SourceIdentity, tracker: AckTracker,
                       producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
+        """One binlog connection, from the acknowledged position, until stop or error."""
         await producer.flush()
         start = tracker.advance()
-        out: queue.Queue[list[Emit | Commit] | BaseException] = queue.Queue(maxsize=8)
-        reader = BinlogReader(
-            dsn=self._settings.source.dsn, flavor=self._settings.source.flavor,
-            replica_id=self._settings.source.server_id, start=start, shapes=self.shapes,
-            refresh_shapes=self.refresh_shapes, identity=identity,
-            partitions=self._settings.kafka.partitions, out=out,
-            heartbeat_s=self._settings.source.heartbeat_interval_ms / 1000,
-        )
-        thread = threading.Thread(target=reader.run, name="binlog-reader", daemon=True)
-        thread.start()
-        topic = self._settings.kafka.topic
+        await asyncio.to_thread(self._save, start, identity)
+        reader = ReaderProcess(self._settings, start, identity)
+        await reader.start()
+        publisher = KafkaPublisher(producer, self._settings.kafka.topic)
         saved = start
         saved_at = time.monotonic()
+        acked_at_save = tracker.acked_sends
+        newest_ts_ms = 0
         try:
             while not stop.is_set():
-                try:
-                    item = await asyncio.to_thread(out.get, True, CHECKPOINT_INTERVAL_S)
-                except queue.Empty:
-                    item = []
+                item = await reader.get(CHECKPOINT_INTERVAL_S)
                 if isinstance(item, BaseException):
                     raise self._classify(item, start)
-                for entry in item:
-                    if isinstance(entry, Emit):
-                        future = await producer.send(topic, entry.value, key=entry.key,
-                                                     partition=entry.partition)
-                        tracker.push(functools.partial(_acked, future), entry.position)
-                        metrics.EVENTS.labels(entry.table, entry.op).inc()
-                    else:
-                        tracker.push(None, entry.position)
-                while len(tracker) > MAX_IN_FLIGHT:
+                if item:
+                    # One tracker entry per batch: the checkpoint moves batch by batch.
+                    acked = await publisher.publish(item)
+                    tracker.push(acked, item[-1].position, acked.records if acked else 0)
+                    newest_ts_ms = next((entry.ts_ms for entry in reversed(item)
+                                         if isinstance(entry, Commit)), newest_ts_ms)
+                while len(tracker) > MAX_IN_FLIGHT_BATCHES:
                     await asyncio.sleep(0.005)
                     tracker.advance()
                 now = time.monotonic()
                 if now - saved_at >= CHECKPOINT_INTERVAL_S:
                     position = tracker.advance()
-                    if position != saved:
+                    # Saving is itself a transaction in the source's binlog when the engine
+                    # schema lives there: a position moved only by transactions without
+                    # configured rows (such as our own saves) is saved rarely, so an idle
+                    # worker does not feed itself.
+                    if position != saved and (
+                            position.gtid == saved.gtid or tracker.acked_sends != acked_at_save
+                            or now - saved_at >= IDLE_CHECKPOINT_INTERVAL_S):
                         await asyncio.to_thread(self._save, position, identity)
                         saved, saved_at = position, now
+                        acked_at_save = tracker.acked_sends
                     metrics.CHECKPOINT_AGE.set(now - saved_at)
-                    metrics.BEHIND.set(max(0.0, time.time() - reader.last_event_ts)
-                                       if out.qsize() else 0.0)
+                    # Behind: the newest commit handed to Kafka while batches keep coming.
+                    metrics.BEHIND.set(max(0.0, time.time() - newest_ts_ms / 1000)
+                                       if item else 0.0)
         finally:
-            reader.stop()
-            await asyncio.to_thread(thread.join, 10)
+            await reader.stop()
 
     def _classify(self, error: BaseException, start: Position) -> BaseException:
-        if isinstance(error, pymysql.err.OperationalError) and \
-                error.args and error.args[0] == ER_MASTER_FATAL_ERROR_READING_BINLOG:
-            return PurgedBinlogError(
-                f"the source no longer has the binlog for the checkpoint (GTID {start.gtid}, "
-                f"file {start.file} pos {start.pos}): {error.args[-1]}. Changes since then "
-                "cannot be streamed. Recover with a full reconcile "
-                "(`cachesync reconcile --config FILE`), then restart streaming from now with "
-                "`cachesync cdc reset-position --config FILE --to-current`."
-            )
+        if isinstance(error, pymysql.err.OperationalError) and error.args \
+                and error.args[0] == ER_MASTER_FATAL_ERROR_READING_BINLOG:
+            message = str(error.args[-1])
+            if any(hint in message.lower() for hint in _PURGED_HINTS):
+                return PurgedBinlogError(
+                    f"the source no longer has the binlog for the checkpoint (GTID "
+                    f"{start.gtid}, file {start.file} pos {start.pos}): {message}. Changes "
+                    "since then cannot be streamed. Recover with a full reconcile "
+                    "(`cachesync reconcile --config FILE`), then restart streaming from now "
+                    "with `cachesync cdc reset-position --config FILE --to-current`."
+                )
+            return SourceConfigError(f"the source refused to stream the binlog: {message}")
         if isinstance(error, RECONNECTABLE):
             metrics.RECONNECTS.inc()
         return error
@@ -219,15 +241,7 @@ class CdcWorker:
 
 def reset_to_current(settings: Settings) -> Position:
     """Move the checkpoint to the binlog's current end (after a full reconcile)."""
-    worker = CdcWorker(settings)
-    with worker._source.connect() as conn:
-        variables = catalog.read_server_settings(conn)
-    stored = worker._checkpoints.load()
-    epoch = stored.epoch if stored is not None else 0
-    position = worker._current_position(variables)
-    server_uuid = variables.get("server_uuid") if settings.source.flavor == "mysql" else None
-    worker._checkpoints.save(position, int(variables["server_id"]), server_uuid, epoch)
-    return position
+    return CdcWorker(settings).reset_to_current()
 
 
 def use_utc() -> None:

@@ -25,6 +25,7 @@ class Kind(Enum):
     INT = "int"
     DECIMAL = "decimal"
     FLOAT = "float"
+    FLOAT32 = "float32"
     BIT = "bit"
     DATE = "date"
     TIME = "time"
@@ -42,7 +43,8 @@ class Kind(Enum):
 _BY_SQL_TYPE: Final = {
     **dict.fromkeys(("tinyint", "smallint", "mediumint", "int", "integer", "bigint"), Kind.INT),
     **dict.fromkeys(("decimal", "numeric"), Kind.DECIMAL),
-    **dict.fromkeys(("float", "double", "real"), Kind.FLOAT),
+    "float": Kind.FLOAT32,
+    **dict.fromkeys(("double", "real"), Kind.FLOAT),
     "bit": Kind.BIT,
     "date": Kind.DATE,
     "time": Kind.TIME,
@@ -138,6 +140,10 @@ def to_wire(kind: Kind, value: Any) -> Any:
             return format(decimal.Decimal(value), "f")
         case Kind.FLOAT:
             return float(value)
+        case Kind.FLOAT32:
+            # Single precision: 6 significant digits, as the server renders FLOAT in a
+            # SELECT (the binlog holds the float32, e.g. 0.10000000149011612 for 0.1).
+            return float(f"{float(value):.6g}")
         case Kind.BIT:
             return _bits(value)
         case Kind.DATE:
