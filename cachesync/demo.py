@@ -156,7 +156,8 @@ def _children(commands: list[tuple[str, list[str]]], log_dir: Path) -> Iterator[
     try:
         for name, argv in commands:
             with (log_dir / f"{name}.log").open("ab") as out:
-                procs.append((name, subprocess.Popen(argv, stdout=out, stderr=out)))
+                procs.append((name, subprocess.Popen(argv, stdout=out, stderr=out,
+                                                     env=os.environ | run_env())))
             log.info("started %s (pid %d), log %s", name, procs[-1][1].pid,
                      log_dir / f"{name}.log")
         yield
@@ -179,6 +180,39 @@ def _children(commands: list[tuple[str, list[str]]], log_dir: Path) -> Iterator[
                 proc.wait()
 
 
+_RUN_ID: Final = time.strftime("%Y%m%d%H%M%S")
+
+
+def run_env() -> dict[str, str]:
+    """Overrides that give each demo run its own topics and CDC checkpoint, so nothing a
+    previous run (or a hand-made change) left in Kafka lands in this run's fresh caches."""
+    return {
+        "CACHESYNC_KAFKA__TOPIC": f"cachesync.demo.{_RUN_ID}",
+        "CACHESYNC_KAFKA__DLQ_TOPIC": f"cachesync.demo.{_RUN_ID}.dlq",
+        "CACHESYNC_SOURCE__NAME": f"demo-{_RUN_ID}",
+    }
+
+
+def wait_for_cdc_start(info: StackInfo, source_name: str, timeout_s: float = 60) -> None:
+    """A first CDC run starts at the binlog's end: the workload waits until it has."""
+    conn = _connect(info)
+    deadline = time.monotonic() + timeout_s
+    try:
+        with conn.cursor() as cur:
+            while True:
+                cur.execute("SELECT COUNT(*) FROM cachesync.positions WHERE source_name = %s",
+                            (source_name,))
+                row = cur.fetchone()
+                conn.commit()
+                if row and row[0]:
+                    return
+                if time.monotonic() > deadline:
+                    raise click.ClickException("the CDC worker did not start; see its log")
+                time.sleep(0.2)
+    finally:
+        conn.close()
+
+
 def check_consistency(config: Path, timeout_s: float) -> dict[str, Any]:
     """Dry-run reconciles until no drift is left or the timeout passes; the last report."""
     deadline = time.monotonic() + timeout_s
@@ -186,7 +220,7 @@ def check_consistency(config: Path, timeout_s: float) -> dict[str, Any]:
     while True:
         result = subprocess.run(
             [cachesync, "reconcile", "--config", str(config), "--dry-run", "--restart"],
-            capture_output=True, check=False,
+            capture_output=True, check=False, env=os.environ | run_env(),
         )
         if result.returncode == 2:
             raise click.ClickException(
@@ -211,7 +245,7 @@ def check_consistency(config: Path, timeout_s: float) -> dict[str, Any]:
 def demo(*, config_path: Path, duration_s: float, rate_per_s: float, writers: int, users: int,
          keep_stack: bool) -> None:
     """Run the whole pipeline on the local stack and check every region at the end."""
-    settings = load_settings(config_path)
+    settings = load_settings(config_path, environ=os.environ | run_env())
     stack = Stack(Path(os.environ.get("CACHESYNC_STACK_DIR", ".cachesync/stack")),
                   int(os.environ.get("CACHESYNC_STACK_BASE_PORT", "13300")))
     stack.up()
@@ -239,6 +273,7 @@ def _run(info: StackInfo, *, settings: Settings, config_path: Path, duration_s: 
     stats = WorkloadStats()
     stop = threading.Event()
     with _children(commands, log_dir):
+        wait_for_cdc_start(info, settings.source.name)
         threads = [
             threading.Thread(
                 target=_writer,
