@@ -48,11 +48,24 @@ def test_a_process_belongs_to_the_stack_by_program_and_data_dir(
     assert belongs(argv, cwd, DATA, program) is ours
 
 
+def _sleeper(cwd: Path) -> subprocess.Popen[bytes]:
+    """A child that has exec'd and changed directory: until it has, /proc shows the parent's
+    command line and working directory, so checks made too early would race."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(30)"],
+        cwd=cwd, stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"ready\n"
+    proc.stdout.close()
+    return proc
+
+
 def test_only_our_live_processes_are_stopped(tmp_path: Path) -> None:
     program = Path(sys.executable).name
     inside = tmp_path / "svc"
     inside.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], cwd=inside)
+    proc = _sleeper(inside)
     try:
         assert is_ours(proc.pid, tmp_path, program)
         assert not is_ours(proc.pid, tmp_path, "redis-server")
@@ -73,7 +86,7 @@ def test_only_our_live_processes_are_stopped(tmp_path: Path) -> None:
 
 def test_stop_terminates_and_forgets_our_process(tmp_path: Path) -> None:
     program = Path(sys.executable).name
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], cwd=tmp_path)
+    proc = _sleeper(tmp_path)
     pid_file = tmp_path / "svc.pid"
     pid_file.write_text(f"{proc.pid}\n")
     try:
