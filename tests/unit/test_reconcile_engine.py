@@ -11,35 +11,10 @@ import sqlalchemy as sa
 from reconciler.codec import TableCodec
 from reconciler.engine import ReconcileOptions, Reconciler, TableSpec
 from reconciler.snapshot import SnapshotPosition
-from schemas.actions import CacheAction, CacheEntry, Outcome
+from schemas.actions import CacheAction, CacheEntry
 from schemas.config import Settings, TableConfig, parse_settings
 from schemas.versions import binlog_version
-
-
-class FencedStore:
-    """In-memory CacheStore with the contract's fence: strictly newer versions land."""
-
-    def __init__(self, region: str) -> None:
-        self.region = region
-        self.data: dict[str, CacheEntry] = {}
-        self.reads = 0
-
-    async def apply(self, actions: Sequence[CacheAction]) -> list[Outcome]:
-        outcomes = []
-        for action in actions:
-            current = self.data.get(action.key)
-            if current is not None and current.version >= action.version:
-                outcomes.append(Outcome.FENCED)
-                continue
-            value = None if action.kind == "invalidate" else action.value
-            self.data[action.key] = CacheEntry(action.version, value)
-            outcomes.append(Outcome.APPLIED)
-        return outcomes
-
-    async def read(self, keys: Sequence[str]) -> list[CacheEntry | None]:
-        self.reads += 1
-        return [self.data.get(key) for key in keys]
-
+from tests.fakes import FencedStore
 
 RULE = TableConfig(cache_keys=["t:{id}"], action="rewrite", warm=True)
 SETTINGS: Settings = parse_settings({
