@@ -1,14 +1,32 @@
-"""``cachesync stack up | status | down | install``."""
+"""``cachesync stack up | status | down | install``.
+
+``--data-dir`` and ``--base-port`` go on the group (``cachesync stack --base-port 23300 up``)
+or on the command (``cachesync stack up --base-port 23300``); the command's wins.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from cachesync.stack import layout
-from cachesync.stack.services import Stack, StackError, check_binaries, fetch_kafka_jars
+from cachesync.stack.services import (
+    Stack,
+    StackError,
+    check_binaries,
+    check_java,
+    fetch_kafka_jars,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DATA_DIR_HELP = "Where the stack keeps data, logs, pid files and generated configuration."
+BASE_PORT_HELP = ("MariaDB listens on base+6, Kafka on base+92 (controller base+93), "
+                  "Redis east/west on base+79/base+80.")
 
 
 @dataclass(frozen=True)
@@ -16,35 +34,52 @@ class _Target:
     data_dir: Path
     base_port: int
 
-    def stack(self) -> Stack:
-        return Stack(self.data_dir, self.base_port)
+
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
+_DATA_DIR = click.Path(file_okay=False, path_type=Path)
+_BASE_PORT = click.IntRange(1024, 65000)
+_on_group = _options(
+    click.option("--data-dir", type=_DATA_DIR, default=layout.DEFAULT_DATA_DIR, show_default=True,
+                 envvar="CACHESYNC_STACK_DIR", show_envvar=True, help=DATA_DIR_HELP),
+    click.option("--base-port", type=_BASE_PORT, default=layout.DEFAULT_BASE_PORT,
+                 show_default=True, envvar="CACHESYNC_STACK_BASE_PORT", show_envvar=True,
+                 help=BASE_PORT_HELP),
+)
+_on_command = _options(  # no defaults here: given, they override the group's
+    click.option("--data-dir", type=_DATA_DIR, help="Overrides `cachesync stack --data-dir`."),
+    click.option("--base-port", type=_BASE_PORT, help="Overrides `cachesync stack --base-port`."),
+)
 
 
 @click.group()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=layout.DEFAULT_DATA_DIR, show_default=True, envvar="CACHESYNC_STACK_DIR",
-              show_envvar=True, help="Where the stack keeps data, logs and pid files.")
-@click.option("--base-port", type=click.IntRange(1024, 65000), default=layout.DEFAULT_BASE_PORT,
-              show_default=True, envvar="CACHESYNC_STACK_BASE_PORT", show_envvar=True,
-              help="MariaDB listens on base+6, Kafka on base+92, Redis east/west on base+79/80.")
+@_on_group
 @click.pass_context
 def stack(ctx: click.Context, *, data_dir: Path, base_port: int) -> None:
     """The local stack: MariaDB, Apache Kafka (KRaft) and one Redis per region, on loopback."""
     ctx.obj = _Target(data_dir, base_port)
 
 
-def _target(ctx: click.Context) -> Stack:
+def _stack(ctx: click.Context, data_dir: Path | None, base_port: int | None) -> Stack:
     target = ctx.find_object(_Target)
-    assert target is not None
-    return target.stack()
+    assert target is not None, "the stack group sets its target"
+    return Stack(data_dir or target.data_dir,
+                 base_port if base_port is not None else target.base_port)
 
 
 @stack.command()
+@_on_command
 @click.pass_context
-def up(ctx: click.Context) -> None:
+def up(ctx: click.Context, *, data_dir: Path | None, base_port: int | None) -> None:
     """Start what is not running and wait until every service answers (idempotent)."""
     try:
-        info = _target(ctx).up()
+        info = _stack(ctx, data_dir, base_port).up()
     except StackError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"stack up in {info.data_dir}")
@@ -55,10 +90,11 @@ def up(ctx: click.Context) -> None:
 
 
 @stack.command()
+@_on_command
 @click.pass_context
-def status(ctx: click.Context) -> None:
+def status(ctx: click.Context, *, data_dir: Path | None, base_port: int | None) -> None:
     """Each service's port, pid and health; exit 1 if any is down."""
-    rows = _target(ctx).status()
+    rows = _stack(ctx, data_dir, base_port).status()
     click.echo(f"{'service':12} {'port':>6} {'pid':>8}  health")
     for row in rows:
         pid = str(row.pid) if row.pid is not None else "-"
@@ -69,10 +105,11 @@ def status(ctx: click.Context) -> None:
 
 
 @stack.command()
+@_on_command
 @click.pass_context
-def down(ctx: click.Context) -> None:
+def down(ctx: click.Context, *, data_dir: Path | None, base_port: int | None) -> None:
     """Stop the processes `up` started (and nothing else)."""
-    stopped = _target(ctx).down()
+    stopped = _stack(ctx, data_dir, base_port).down()
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
@@ -81,6 +118,7 @@ def install() -> None:
     """Check the services' programs and fetch the Kafka jars (once)."""
     try:
         check_binaries()
+        check_java()
         jars = fetch_kafka_jars()
     except StackError as exc:
         raise click.ClickException(str(exc)) from None

@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-KAFKA_VERSION: Final = "4.1.1"
-"""Apache Kafka release run by the local stack (pinned in ``compose/kafka/pom.xml`` too).
+KAFKA_VERSION: Final = "4.4.0"
+"""Apache Kafka release run by the local stack (``compose/kafka/pom.xml`` gets it as
+``-Dkafka.version``, so the two cannot drift).
 
-4.1.1 is a current 4.x release that aiokafka 0.14 works with: produce with an idempotent
-producer, consume, commit offsets and create topics were verified against it (Kafka re-added
-the old Metadata versions aiokafka needs in 4.0, KAFKA-18648). It needs Java 17."""
+4.4.0 is the newest release on Maven Central (November 2026) and aiokafka 0.14 works with it.
+Kafka 4.0 dropped old protocol versions (KIP-896) but kept the Metadata versions aiokafka
+uses (KAFKA-18648); against this broker we ran create/describe/delete topics, an idempotent
+producer, a consumer group with a rebalance listener, commit and committed offsets,
+beginning/end offsets, offsets for times, consumer-group listing and offsets, a transaction,
+and every integration test of this repository. Its jars are Java 17 bytecode (class version
+61), so the machine's Java 17 runs it; a broker data directory formatted by 4.1.1 starts
+under it unchanged (its metadata.version stays until someone upgrades the feature)."""
 
 ROOT_PASSWORD: Final = "cachesync-root"
 REPL_USER: Final = "cachesync"
@@ -31,7 +37,15 @@ GRANTS: Final = (
     f"GRANT SELECT ON {APP_SCHEMA}.* TO '{REPL_USER}'@'{{host}}'",
     f"GRANT ALL ON {ENGINE_SCHEMA}.* TO '{REPL_USER}'@'{{host}}'",
 )
-"""The replication user's only rights (``{host}``: 127.0.0.1 and localhost)."""
+"""The replication user's only rights (``{host}``: 127.0.0.1 and localhost).
+
+Checked on MariaDB 10.11: REPLICATION SLAVE alone opens the binlog dump that
+python-mysql-replication streams from (by GTID), and nothing else; BINLOG MONITOR (10.5's name
+for REPLICATION CLIENT) alone allows SHOW MASTER STATUS (SHOW BINLOG STATUS), SHOW BINARY LOGS
+and SHOW BINLOG EVENTS, and no dump. Not granted, not needed: REPLICATION MASTER ADMIN (SHOW
+SLAVE HOSTS) and SLAVE MONITOR (SHOW SLAVE STATUS), since cachesync is not a replica and lists
+none. SELECT on the application schema: table metadata (information_schema shows only what the
+user may read) and the reconciler's snapshot reads; ALL on the engine's own schema."""
 
 DEFAULT_DATA_DIR: Final = Path(".cachesync/stack")
 DEFAULT_BASE_PORT: Final = 13300

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from pathlib import Path
 
 import pymysql
 
@@ -54,3 +55,23 @@ def mariadb_login(port: int, user: str, password: str, timeout_s: float = 2.0) -
         return True
     finally:
         conn.close()
+
+
+def mariadb_socket_connect(path: Path, user: str, password: str,
+                           timeout_s: float = 2.0) -> pymysql.Connection[pymysql.cursors.Cursor]:
+    """A connection over MariaDB's Unix socket.
+
+    The socket is connected here, not by PyMySQL, which leaks the socket of a Unix-socket
+    connection the server refused (a ResourceWarning, later, wherever the GC runs).
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout_s)
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        raise
+    conn = pymysql.connect(unix_socket=str(path), user=user, password=password,
+                           defer_connect=True)
+    conn.connect(sock)  # PyMySQL closes the socket if the login fails
+    return conn

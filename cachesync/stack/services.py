@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import re
 import shutil
 import subprocess
 import time
@@ -44,6 +45,7 @@ REQUIRED_BINARIES: Final = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
 }
+MIN_JAVA: Final = 17
 SBIN_PATH: Final = "/usr/local/sbin:/usr/sbin:/sbin"
 """Searched after ``PATH``: Debian puts ``mariadbd`` in /usr/sbin, which a user's PATH may lack."""
 
@@ -82,6 +84,30 @@ def check_binaries() -> None:
         raise StackError(
             f"missing programs; install the Debian packages: apt-get install -y {' '.join(missing)}"
             " (scripts/bootstrap.sh does this)"
+        )
+
+
+def java_major(version_output: str) -> int | None:
+    """The major version in ``java -version``'s output: 17 for "17.0.15", 8 for "1.8.0_402"."""
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', version_output)
+    if match is None:
+        return None
+    major = int(match[1])
+    return int(match[2]) if major == 1 and match[2] else major
+
+
+def check_java() -> None:
+    """Kafka 4 runs on Java 17 or newer; an older default ``java`` is named, not guessed at."""
+    java = program_path("java")
+    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    output = result.stderr + result.stdout
+    major = java_major(output)
+    if major is None or major < MIN_JAVA:
+        first_line = output.strip().splitlines()[0] if output.strip() else "nothing"
+        raise StackError(
+            f"Apache Kafka {layout.KAFKA_VERSION} needs Java {MIN_JAVA} or newer, but {java} "
+            f"says {first_line!r}; apt-get install -y openjdk-17-jre-headless, then "
+            "update-alternatives --config java"
         )
 
 
@@ -199,7 +225,10 @@ class Stack:
             starters: dict[str, Callable[[], None]] = {
                 "mariadb": self._start_mariadb, "kafka": self._start_kafka,
             }
-            starters.get(name, lambda: self._start_redis(name))()
+            try:
+                starters.get(name, lambda: self._start_redis(name))()
+            except OSError as exc:  # the program could not be run at all
+                raise StackError(f"{name} could not be started: {exc}") from exc
         if name == "mariadb" and not self._mariadb_initialized():
             self._wait(name, self._mariadb_socket_ready, since)
             self._init_mariadb()
@@ -242,7 +271,7 @@ class Stack:
             )
             if result.returncode != 0:
                 raise StackError(f"mariadb-install-db failed:\n{result.stdout}{result.stderr}")
-        spawn([program_path("mariadbd"), f"--defaults-file={cnf}"], cwd=base,
+        spawn([program_path("mariadbd"), f"--defaults-file={cnf}"],
               log_file=self._console_file("mariadb"), pid_file=self._pid_file("mariadb"))
 
     def _mariadb_initialized(self) -> bool:
@@ -251,19 +280,18 @@ class Stack:
     def _mariadb_root_socket(self) -> pymysql.Connection[pymysql.cursors.Cursor]:
         # Before initialization root has no password and logs in over the socket only; an
         # initialization cut short may have set the password already.
-        sock = str(self._dir("mariadb") / "mariadb.sock")
+        path = self._dir("mariadb") / "mariadb.sock"
         try:
-            return pymysql.connect(unix_socket=sock, user="root", password="", connect_timeout=2)
+            return probes.mariadb_socket_connect(path, "root", "")
         except pymysql.err.OperationalError as exc:
             if exc.args[0] != ER.ACCESS_DENIED_ERROR:
                 raise
-        return pymysql.connect(unix_socket=sock, user="root", password=layout.ROOT_PASSWORD,
-                               connect_timeout=2)
+        return probes.mariadb_socket_connect(path, "root", layout.ROOT_PASSWORD)
 
     def _mariadb_socket_ready(self) -> bool:
         try:
             self._mariadb_root_socket().close()
-        except pymysql.MySQLError:
+        except (OSError, pymysql.MySQLError):
             return False
         return True
 
@@ -281,6 +309,7 @@ class Stack:
     # -- Kafka --------------------------------------------------------------------------------
 
     def _start_kafka(self) -> None:
+        check_java()
         jars = fetch_kafka_jars()
         base = self._dir("kafka")
         props = base / "server.properties"
@@ -291,22 +320,23 @@ class Stack:
         if not (base / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             result = subprocess.run(
-                [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
-                 "--standalone"],
+                [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                 f"--config={props}", "--standalone"],  # "=": an id may start with "-"
                 capture_output=True, text=True, check=False,
             )
             if result.returncode != 0:
                 raise StackError(
                     f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}"
                 )
-        spawn([java[0], "-Xms256m", "-Xmx512m", *java[1:], "kafka.Kafka", str(props)],
-              cwd=base, log_file=self._console_file("kafka"), pid_file=self._pid_file("kafka"))
+        spawn([java[0], "-Xms256m", "-Xmx512m", f"-XX:ErrorFile={base / 'hs_err_%p.log'}",
+               *java[1:], "kafka.Kafka", str(props)],
+              log_file=self._console_file("kafka"), pid_file=self._pid_file("kafka"))
 
     # -- Redis --------------------------------------------------------------------------------
 
     def _start_redis(self, name: str) -> None:
         args = layout.redis_args(self.data_dir, self._region(name), self.port(name))
-        spawn([program_path("redis-server"), *args], cwd=self._dir(name),
+        spawn([program_path("redis-server"), *args],
               log_file=self._console_file(name), pid_file=self._pid_file(name))
 
     # -- the whole stack ----------------------------------------------------------------------

@@ -31,6 +31,19 @@ def test_status_of_a_stack_that_is_not_running_fails(tmp_path: Path) -> None:
     assert all("DOWN" in line for line in lines)
 
 
+def test_options_on_the_command_override_the_group_and_environment(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        stack, ["--base-port", "41300", "status", "--base-port", "42300", "--data-dir",
+                str(tmp_path)],
+        env={"CACHESYNC_STACK_DIR": str(tmp_path / "elsewhere"),
+             "CACHESYNC_STACK_BASE_PORT": "43300"},
+    )
+    assert result.exit_code == 1
+    lines = result.output.splitlines()[1:]
+    assert [line.split()[1] for line in lines] == ["42306", "42392", "42379", "42380"]
+    assert str(tmp_path / "mariadb" / "mariadb.log") in lines[0]
+
+
 def test_down_of_a_stack_that_is_not_running_is_a_no_op(tmp_path: Path) -> None:
     result = CliRunner().invoke(stack, ["--data-dir", str(tmp_path), "down"])
     assert result.exit_code == 0
@@ -49,3 +62,4 @@ def test_unknown_service_names_the_known_ones(
     control = Stack(tmp_path, 41300)
     with pytest.raises(StackError, match="redis-east"):
         call(control, "redis-north")
+
