@@ -27,6 +27,7 @@ from cachesync.stack import StackInfo
 from cdc.worker import CdcWorker, reset_to_current
 from schemas.config import Settings, parse_settings
 from schemas.events import ChangeEvent, decode_event
+from tests.integration.settings import stack_config
 
 REPO = Path(__file__).resolve().parents[2]
 CACHESYNC = REPO / ".venv" / "bin" / "cachesync"
@@ -52,19 +53,10 @@ class CdcSetup:
 def cdc_setup(stack: StackInfo, tables: dict[str, dict[str, Any]], *, name: str,
               partitions: int = 4, server_id: int = 4300, dsn: str | None = None) -> CdcSetup:
     """Settings for a test: topic ``name``, positions row ``name``; engine schema migrated."""
-    raw: dict[str, Any] = {
-        "source": {"dsn": dsn or stack.repl_dsn, "name": name, "server_id": server_id,
-                   "heartbeat_interval_ms": 200},
-        "engine": {"database": "cachesync", "dsn": stack.repl_dsn},
-        "kafka": {
-            "bootstrap_servers": [stack.kafka_bootstrap],
-            "topic": name,
-            "dlq_topic": f"{name}.dlq",
-            "partitions": partitions,
-        },
-        "regions": {region: {"redis_url": url} for region, url in stack.redis_urls.items()},
-        "tables": tables,
-    }
+    raw = stack_config(stack, tables, topic=name, partitions=partitions, source_name=name,
+                       server_id=server_id)
+    raw["source"].update(dsn=dsn or stack.repl_dsn, heartbeat_interval_ms=200)
+    raw["engine"]["dsn"] = stack.repl_dsn
     settings = parse_settings(raw)
     db.upgrade(settings)
     return CdcSetup(raw, settings)
