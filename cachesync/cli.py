@@ -7,6 +7,7 @@ import click
 from cachesync.config_cli import config
 from cachesync.db import db
 from cachesync.demo import demo
+from cachesync.inspector.cli import inspect
 from cachesync.logs import setup_logging
 from cachesync.stack.cli import stack
 from cdc.cli import cdc
@@ -34,3 +35,4 @@ main.add_command(replay)
 main.add_command(consume)
 main.add_command(cdc)
 main.add_command(demo)
+main.add_command(inspect)

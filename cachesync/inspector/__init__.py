@@ -1,0 +1,1 @@
+"""The consistency inspector: "N nines of writes consistent within M s" per region."""
