@@ -63,6 +63,12 @@ DEFAULT_GROUP: Final = "cachesync.inspector"
 SHOWN_VALUE_BYTES: Final = 512
 """Values in the report are cut to this many bytes (the checksum covers the whole value)."""
 
+NINES_NOTE: Final = (
+    "checked counts one cache key of a sampled event in one region after one window; "
+    "nines = -log10(inconsistent / checked), null when nothing failed; nines_supported = "
+    "log10(checked / 3): with 0 failures in N checks the failure rate is below 3/N at 95% "
+    "confidence (rule of three), so a sample of N cannot show more nines than that")
+
 RowKey = tuple[str, str]
 """(table, primary key as canonical JSON)."""
 
@@ -140,6 +146,7 @@ class Inspector:
             "windows_s": list(self._windows),
             "events": {**self._events, "pending_probes": len(self._schedule)},
             "regions": self._tally.to_json(),
+            "nines_note": NINES_NOTE,
             "inconsistencies": list(self._findings.kept),
             "inconsistencies_not_listed": self._findings.dropped,
         }

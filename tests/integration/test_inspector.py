@@ -1,0 +1,202 @@
+"""`cachesync inspect` on the real pipeline: a clean run, and a planted inconsistency."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import pymysql
+
+from cachesync import db
+from cachesync.stack import StackInfo
+from consumers.store import RedisStore
+from tests.integration.conftest import unique_name
+from tests.integration.consumer_support import (
+    CACHESYNC,
+    region_store,
+    start_cdc,
+    start_consumer,
+    stop_consumer,
+    wait_until,
+)
+from tests.integration.settings import stack_settings, write_config
+
+Cursor: TypeAlias = "pymysql.Connection[pymysql.cursors.Cursor]"
+WINDOWS = (1.0, 4.0)
+
+
+@dataclass
+class Pipeline:
+    config: Path
+    users: str
+    prefix: str
+    stores: dict[str, RedisStore]
+    report: Path
+    inspector: subprocess.Popen[bytes]
+
+
+def _report(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        return {}
+
+
+def start_inspector(config: Path, report: Path, log_dir: Path) -> subprocess.Popen[bytes]:
+    """`cachesync inspect` sampling every event, checking after each of :data:`WINDOWS`."""
+    with (log_dir / "inspector.log").open("wb") as log:
+        return subprocess.Popen(
+            [CACHESYNC, "inspect", "--config", str(config), "--sample-rate", "1",
+             *(arg for w in WINDOWS for arg in ("--window", str(w))),
+             "--report", str(report), "--group-id", unique_name("inspector")],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+@asynccontextmanager
+async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncIterator[Pipeline]:
+    """A users table (rewrite) through the CDC worker, a consumer per region, and the
+    inspector sampling every event, ready for the workload."""
+    users, prefix = unique_name("users"), unique_name("i")
+    tables = {f"app.{users}": {"cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
+                               "columns": ["id", "name"]}}
+    options = {"topic": unique_name("changes"), "source_name": unique_name("src"),
+               "server_id": 4310}
+    with root.cursor() as cur:
+        cur.execute(f"CREATE TABLE app.{users} (id INT PRIMARY KEY, name VARCHAR(40), "
+                    "secret VARCHAR(10))")
+    db.upgrade(stack_settings(stack, tables, **options))
+    config = write_config(tmp_path / "c.yaml", stack, tables, **options)
+    report = tmp_path / "inspector.json"
+    cdc = start_cdc(config, tmp_path)
+    group = unique_name("g")
+    consumers = [start_consumer(config, r, f"{group}-{r}", tmp_path) for r in ("east", "west")]
+    inspector = start_inspector(config, report, tmp_path)
+    stores = {r: region_store(stack.redis_urls, r) for r in ("east", "west")}
+    try:
+        def started() -> bool:
+            with root.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM cachesync.positions WHERE source_name = %s",
+                            (options["source_name"],))
+                row = cur.fetchone()
+            return bool(row and row[0])
+
+        await wait_until(started, 60, "the CDC worker to take its start position")
+        await wait_until(lambda: _report(report).get("partitions_assigned") == 4, 60,
+                         "the inspector to be assigned every partition")
+        yield Pipeline(config, users, prefix, stores, report, inspector)
+    finally:
+        if inspector.poll() is None:
+            inspector.send_signal(signal.SIGKILL)
+            inspector.wait(timeout=30)
+        for proc in consumers:
+            stop_consumer(proc)
+        stop_consumer(cdc)
+        for store in stores.values():
+            await store.close()
+
+
+def _value(i: int, name: str) -> bytes:
+    return json.dumps({"id": i, "name": name}, separators=(",", ":")).encode()
+
+
+async def _converged(p: Pipeline, expected: dict[str, bytes | None]) -> None:
+    for region, store in p.stores.items():
+        async def done(store: RedisStore = store) -> bool:
+            entries = await store.read(list(expected))
+            return [e.value if e else None for e in entries] == list(expected.values())
+
+        await wait_until(done, 60, f"region {region} to match the database")
+
+
+def _finish(p: Pipeline) -> dict[str, Any]:
+    """Stop sampling; the inspector runs the scheduled checks, writes the report, exits."""
+    p.inspector.send_signal(signal.SIGTERM)
+    assert p.inspector.wait(timeout=max(WINDOWS) + 30) == 0
+    report = _report(p.report)
+    assert report["running"] is False
+    return report
+
+
+async def test_clean_run_reports_no_inconsistency(
+        stack: StackInfo, tmp_path: Path, mariadb_root: Cursor) -> None:
+    async with pipeline(stack, tmp_path, mariadb_root) as p:
+        with mariadb_root.cursor() as cur:
+            for i in range(1, 61):
+                cur.execute(f"INSERT INTO app.{p.users} VALUES (%s, %s, 'pw')", (i, f"n{i}"))
+            cur.execute(f"UPDATE app.{p.users} SET name = CONCAT(name, '!') WHERE id % 3 = 0")
+            cur.execute(f"UPDATE app.{p.users} SET secret = 'new' WHERE id % 4 = 0")
+            cur.execute(f"DELETE FROM app.{p.users} WHERE id % 5 = 0")
+            cur.execute(f"SELECT id, name FROM app.{p.users}")
+            live = dict(cur.fetchall())
+        events = 60 + 20 + 15 + 12
+        await _converged(p, {f"{p.prefix}:{i}": _value(i, live[i]) if i in live else None
+                             for i in range(1, 61)})
+        report = _finish(p)
+
+    assert report["events"]["sampled"] == events
+    assert report["events"]["dropped"] == 0
+    assert report["events"]["pending_probes"] == 0
+    assert report["inconsistencies"] == []
+    for region in ("east", "west"):
+        for window in ("1s", "4s"):
+            figures = report["regions"][region][window]
+            assert figures["checked"] == events, (region, window, figures)
+            assert figures["inconsistent"] == 0, (region, window, figures)
+            assert figures["errors"] == 0
+            assert figures["nines"] is None
+            assert figures["nines_supported"] > 1.5
+            assert f"0 inconsistent in {events} checks" in figures["summary"]
+
+
+async def test_planted_inconsistency_is_found_in_that_region_only(
+        stack: StackInfo, tmp_path: Path, mariadb_root: Cursor) -> None:
+    async with pipeline(stack, tmp_path, mariadb_root) as p:
+        with mariadb_root.cursor() as cur:
+            for i in range(1, 21):
+                cur.execute(f"INSERT INTO app.{p.users} VALUES (%s, %s, 'pw')", (i, f"n{i}"))
+        stale_key, filled_key = f"{p.prefix}:5", f"{p.prefix}:6"
+        for store, key, i in ((p.stores["east"], stale_key, 5),
+                              (p.stores["west"], filled_key, 6)):
+            async def applied(store: RedisStore = store, key: str = key, i: int = i) -> bool:
+                (entry,) = await store.read([key])
+                return entry is not None and entry.value == _value(i, f"n{i}")
+
+            await wait_until(applied, 30, f"{key} to be applied in {store.region}")
+        # Straight into Redis, past the fence: east gets an old version with a wrong value
+        # (an inconsistency); west an old version with the right value, as a cache-aside
+        # fill that knew no version would leave it (the DB re-check clears it).
+        await p.stores["east"].client.delete(stale_key)
+        await p.stores["east"].client.hset(stale_key, mapping={"v": "0" * 32,
+                                                               "d": _value(5, "wrong")})
+        await p.stores["west"].client.delete(filled_key)
+        await p.stores["west"].client.hset(filled_key, mapping={"v": "0" * 32,
+                                                                "d": _value(6, "n6")})
+        report = _finish(p)
+
+    east, west = report["regions"]["east"]["4s"], report["regions"]["west"]["4s"]
+    assert east["checked"] == west["checked"] == 20
+    assert east["inconsistent"] == 1
+    assert east["nines"] is not None
+    assert west["inconsistent"] == 0
+    assert west["equal"] == 1
+    assert report["regions"]["west"]["1s"]["inconsistent"] == 0
+    assert report["regions"]["east"]["1s"]["inconsistent"] <= 1
+    found = [f for f in report["inconsistencies"] if f["window_s"] == 4.0]
+    assert len(found) == 1
+    (finding,) = found
+    assert {k: finding[k] for k in ("region", "key", "table", "pk", "entry_version",
+                                    "entry_value", "db_value")} == {
+        "region": "east", "key": stale_key, "table": f"app.{p.users}", "pk": {"id": 5},
+        "entry_version": "0" * 32, "entry_value": _value(5, "wrong").decode(),
+        "db_value": _value(5, "n5").decode()}
+    assert finding["event_version"] > "0" * 32
+    assert all(f["region"] == "east" and f["key"] == stale_key
+               for f in report["inconsistencies"])
