@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pymysql
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -99,6 +100,19 @@ async def wait_until(check: Callable[[], object], timeout_s: float, what: str) -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
         await asyncio.sleep(0.2)
+
+
+async def wait_for_cdc_start(root: pymysql.Connection[pymysql.cursors.Cursor],
+                             source_name: str) -> None:
+    """A first CDC run starts at the binlog's end: write only once the worker has its position."""
+    def started() -> bool:
+        with root.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM cachesync.positions WHERE source_name = %s",
+                        (source_name,))
+            row = cur.fetchone()
+        return bool(row and row[0])
+
+    await wait_until(started, 60, "the CDC worker to take its start position")
 
 
 def region_store(urls: dict[str, str], region: str) -> RedisStore:

@@ -24,6 +24,7 @@ from tests.integration.consumer_support import (
     start_cdc,
     start_consumer,
     stop_consumer,
+    wait_for_cdc_start,
     wait_until,
 )
 from tests.integration.settings import stack_settings, write_config
@@ -81,14 +82,7 @@ async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncItera
     inspector = start_inspector(config, report, tmp_path)
     stores = {r: region_store(stack.redis_urls, r) for r in ("east", "west")}
     try:
-        def started() -> bool:
-            with root.cursor() as cur:
-                cur.execute("SELECT COUNT(*) FROM cachesync.positions WHERE source_name = %s",
-                            (options["source_name"],))
-                row = cur.fetchone()
-            return bool(row and row[0])
-
-        await wait_until(started, 60, "the CDC worker to take its start position")
+        await wait_for_cdc_start(root, str(options["source_name"]))
         await wait_until(lambda: _report(report).get("partitions_assigned") == 4, 60,
                          "the inspector to be assigned every partition")
         yield Pipeline(config, users, prefix, stores, report, inspector)
@@ -101,6 +95,12 @@ async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncItera
         stop_consumer(cdc)
         for store in stores.values():
             await store.close()
+
+
+def _insert_users(cur: pymysql.cursors.Cursor, users: str, count: int) -> None:
+    """Users 1..count named n<id>, one autocommitted row (one change event) each."""
+    for i in range(1, count + 1):
+        cur.execute(f"INSERT INTO app.{users} VALUES (%s, %s, 'pw')", (i, f"n{i}"))
 
 
 def _value(i: int, name: str) -> bytes:
@@ -129,8 +129,7 @@ async def test_clean_run_reports_no_inconsistency(
         stack: StackInfo, tmp_path: Path, mariadb_root: Cursor) -> None:
     async with pipeline(stack, tmp_path, mariadb_root) as p:
         with mariadb_root.cursor() as cur:
-            for i in range(1, 61):
-                cur.execute(f"INSERT INTO app.{p.users} VALUES (%s, %s, 'pw')", (i, f"n{i}"))
+            _insert_users(cur, p.users, 60)
             cur.execute(f"UPDATE app.{p.users} SET name = CONCAT(name, '!') WHERE id % 3 = 0")
             cur.execute(f"UPDATE app.{p.users} SET secret = 'new' WHERE id % 4 = 0")
             cur.execute(f"DELETE FROM app.{p.users} WHERE id % 5 = 0")
@@ -160,8 +159,7 @@ async def test_planted_inconsistency_is_found_in_that_region_only(
         stack: StackInfo, tmp_path: Path, mariadb_root: Cursor) -> None:
     async with pipeline(stack, tmp_path, mariadb_root) as p:
         with mariadb_root.cursor() as cur:
-            for i in range(1, 21):
-                cur.execute(f"INSERT INTO app.{p.users} VALUES (%s, %s, 'pw')", (i, f"n{i}"))
+            _insert_users(cur, p.users, 20)
         stale_key, filled_key = f"{p.prefix}:5", f"{p.prefix}:6"
         for store, key, i in ((p.stores["east"], stale_key, 5),
                               (p.stores["west"], filled_key, 6)):

@@ -15,6 +15,7 @@ from tests.integration.consumer_support import (
     start_cdc,
     start_consumer,
     stop_consumer,
+    wait_for_cdc_start,
     wait_until,
 )
 from tests.integration.settings import stack_settings, write_config
@@ -44,15 +45,7 @@ async def test_rows_reach_both_regions(stack: StackInfo, tmp_path: Path,
     consumers = [start_consumer(config, r, f"{group}-{r}", tmp_path) for r in ("east", "west")]
     stores = [region_store(stack.redis_urls, r) for r in ("east", "west")]
     try:
-        # A first run starts at the binlog's end: write only once the worker has its position.
-        def started() -> bool:
-            with mariadb_root.cursor() as cur:
-                cur.execute("SELECT COUNT(*) FROM cachesync.positions WHERE source_name = %s",
-                            (options["source_name"],))
-                row = cur.fetchone()
-            return bool(row and row[0])
-
-        await wait_until(started, 60, "the CDC worker to take its start position")
+        await wait_for_cdc_start(mariadb_root, str(options["source_name"]))
         with mariadb_root.cursor() as cur:
             for i in range(1, 201):
                 cur.execute(f"INSERT INTO app.{users} VALUES (%s, %s, 'pw')", (i, f"n{i}"))
