@@ -128,6 +128,7 @@ class Inspector:
         self._started_at = _utc_now()
         self._running = False
         self._assigned = 0
+        self._max_probe_delay_s = 0.0
         self._stores: dict[str, RedisStore] = {}
         self._source: sa.Engine | None = None
 
@@ -145,6 +146,7 @@ class Inspector:
             "sample_rate": self._options.sample_rate,
             "windows_s": list(self._windows),
             "events": {**self._events, "pending_probes": len(self._schedule)},
+            "max_probe_delay_s": round(self._max_probe_delay_s, 3),
             "regions": self._tally.to_json(),
             "nines_note": NINES_NOTE,
             "inconsistencies": list(self._findings.kept),
@@ -258,8 +260,11 @@ class Inspector:
         while not abandon.is_set():
             if sampling_done.is_set() and not self._schedule:
                 return
-            due = self._schedule.pop_due(time.monotonic())
+            now = time.monotonic()
+            due = self._schedule.pop_due(now)
             if due:
+                # A late probe is lenient (more time to converge): say how late they ran.
+                self._max_probe_delay_s = max(self._max_probe_delay_s, now - due[0].due)
                 await self.check(due)
                 continue
             next_due = self._schedule.next_due()

@@ -37,6 +37,7 @@ WINDOWS = (1.0, 4.0)
 class Pipeline:
     config: Path
     users: str
+    notes: str
     prefix: str
     stores: dict[str, RedisStore]
     report: Path
@@ -63,16 +64,21 @@ def start_inspector(config: Path, report: Path, log_dir: Path) -> subprocess.Pop
 
 @asynccontextmanager
 async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncIterator[Pipeline]:
-    """A users table (rewrite) through the CDC worker, a consumer per region, and the
-    inspector sampling every event, ready for the workload."""
-    users, prefix = unique_name("users"), unique_name("i")
-    tables = {f"app.{users}": {"cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
-                               "columns": ["id", "name"]}}
+    """Users (rewrite) and notes (invalidate, partitioned by user) through the CDC worker,
+    a consumer per region, and the inspector sampling every event, ready for the workload."""
+    users, notes, prefix = unique_name("users"), unique_name("notes"), unique_name("i")
+    tables = {
+        f"app.{users}": {"cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
+                         "columns": ["id", "name"]},
+        f"app.{notes}": {"partition_key": "user_id", "action": "invalidate",
+                         "cache_keys": [f"{prefix}:{{user_id}}:note:{{id}}"]},
+    }
     options = {"topic": unique_name("changes"), "source_name": unique_name("src"),
                "server_id": 4310}
     with root.cursor() as cur:
         cur.execute(f"CREATE TABLE app.{users} (id INT PRIMARY KEY, name VARCHAR(40), "
                     "secret VARCHAR(10))")
+        cur.execute(f"CREATE TABLE app.{notes} (id INT PRIMARY KEY, user_id INT, body TEXT)")
     db.upgrade(stack_settings(stack, tables, **options))
     config = write_config(tmp_path / "c.yaml", stack, tables, **options)
     report = tmp_path / "inspector.json"
@@ -85,7 +91,7 @@ async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncItera
         await wait_for_cdc_start(root, str(options["source_name"]))
         await wait_until(lambda: _report(report).get("partitions_assigned") == 4, 60,
                          "the inspector to be assigned every partition")
-        yield Pipeline(config, users, prefix, stores, report, inspector)
+        yield Pipeline(config, users, notes, prefix, stores, report, inspector)
     finally:
         if inspector.poll() is None:
             inspector.send_signal(signal.SIGKILL)
@@ -133,11 +139,21 @@ async def test_clean_run_reports_no_inconsistency(
             cur.execute(f"UPDATE app.{p.users} SET name = CONCAT(name, '!') WHERE id % 3 = 0")
             cur.execute(f"UPDATE app.{p.users} SET secret = 'new' WHERE id % 4 = 0")
             cur.execute(f"DELETE FROM app.{p.users} WHERE id % 5 = 0")
+            cur.execute(f"UPDATE app.{p.users} SET id = id + 1000 WHERE id % 10 = 1")  # moves
+            for i in range(1, 31):
+                cur.execute(f"INSERT INTO app.{p.notes} VALUES (%s, %s, 'x')", (i, i % 7))
+            cur.execute(f"UPDATE app.{p.notes} SET body = 'y' WHERE id <= 10")
+            cur.execute(f"UPDATE app.{p.notes} SET user_id = 99 WHERE id > 25")  # moves
             cur.execute(f"SELECT id, name FROM app.{p.users}")
             live = dict(cur.fetchall())
-        events = 60 + 20 + 15 + 12
-        await _converged(p, {f"{p.prefix}:{i}": _value(i, live[i]) if i in live else None
-                             for i in range(1, 61)})
+        # A key move is a delete and an insert; every event writes one cache key.
+        events = 60 + 20 + 15 + 12 + 2 * 6 + 30 + 10 + 2 * 5
+        expected: dict[str, bytes | None] = {
+            f"{p.prefix}:{i}": _value(i, live[i]) if i in live else None
+            for i in [*range(1, 61), *live]}
+        expected |= {f"{p.prefix}:{user}:note:{i}": None  # tombstones: action invalidate
+                     for i in range(1, 31) for user in (i % 7, 99)}
+        await _converged(p, expected)
         report = _finish(p)
 
     assert report["events"]["sampled"] == events
@@ -147,7 +163,8 @@ async def test_clean_run_reports_no_inconsistency(
     for region in ("east", "west"):
         for window in ("1s", "4s"):
             figures = report["regions"][region][window]
-            assert figures["checked"] == events, (region, window, figures)
+            assert figures["checked"] == figures["consistent"] == events, (region, window,
+                                                                          figures)
             assert figures["inconsistent"] == 0, (region, window, figures)
             assert figures["errors"] == 0
             assert figures["nines"] is None
