@@ -166,6 +166,11 @@ class Inspector:
         ``abandon``), write the report and return it."""
         abandon = abandon or asyncio.Event()
         settings = self._settings
+        for region in self._regions:  # every series from the start, at zero
+            for window in self._windows:
+                for counter in (metrics.CHECKED, metrics.INCONSISTENT, metrics.MISSES):
+                    counter.labels(region, window_label(window))
+                self._gauge(region, window)
         self._stores = {name: RedisStore(name, settings.regions[name].redis_url)
                         for name in self._regions}
         self._source = db.create_engine(settings.source.dsn, "", pool_size=2)
