@@ -128,7 +128,9 @@ class Inspector:
         self._started_at = _utc_now()
         self._running = False
         self._assigned = 0
-        self._max_probe_delay_s = 0.0
+        self._probes_run = 0
+        self._delay_sum_s = 0.0
+        self._delay_max_s = 0.0
         self._stores: dict[str, RedisStore] = {}
         self._source: sa.Engine | None = None
 
@@ -146,7 +148,10 @@ class Inspector:
             "sample_rate": self._options.sample_rate,
             "windows_s": list(self._windows),
             "events": {**self._events, "pending_probes": len(self._schedule)},
-            "max_probe_delay_s": round(self._max_probe_delay_s, 3),
+            "probe_delay_s": {
+                "mean": round(self._delay_sum_s / max(1, self._probes_run), 3),
+                "max": round(self._delay_max_s, 3),
+            },
             "regions": self._tally.to_json(),
             "nines_note": NINES_NOTE,
             "inconsistencies": list(self._findings.kept),
@@ -269,7 +274,10 @@ class Inspector:
             due = self._schedule.pop_due(now)
             if due:
                 # A late probe is lenient (more time to converge): say how late they ran.
-                self._max_probe_delay_s = max(self._max_probe_delay_s, now - due[0].due)
+                delays = [now - probe.due for probe in due]
+                self._probes_run += len(delays)
+                self._delay_sum_s += sum(delays)
+                self._delay_max_s = max(self._delay_max_s, *delays)
                 await self.check(due)
                 continue
             next_due = self._schedule.next_due()
