@@ -46,6 +46,7 @@ class Pipeline:
     stores: dict[str, RedisStore]
     report: Path
     inspector: subprocess.Popen[bytes]
+    consumers: dict[str, subprocess.Popen[bytes]]
 
 
 def _report(path: Path) -> dict[str, Any]:
@@ -88,20 +89,21 @@ async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncItera
     report = tmp_path / "inspector.json"
     cdc = start_cdc(config, tmp_path)
     group = unique_name("g")
-    consumers = [start_consumer(config, r, f"{group}-{r}", tmp_path) for r in ("east", "west")]
+    consumers = {r: start_consumer(config, r, f"{group}-{r}", tmp_path) for r in ("east", "west")}
     inspector = start_inspector(config, report, tmp_path)
     stores = {r: region_store(stack.redis_urls, r) for r in ("east", "west")}
     try:
         await wait_for_cdc_start(root, str(options["source_name"]))
         await wait_until(lambda: _report(report).get("partitions_assigned") == 4, 60,
                          "the inspector to be assigned every partition")
-        yield Pipeline(config, users, notes, prefix, stores, report, inspector)
+        yield Pipeline(config, users, notes, prefix, stores, report, inspector, consumers)
     finally:
         if inspector.poll() is None:
             inspector.send_signal(signal.SIGKILL)
             inspector.wait(timeout=30)
-        for proc in consumers:
-            stop_consumer(proc)
+        for proc in consumers.values():
+            if proc.poll() is None:
+                stop_consumer(proc)
         stop_consumer(cdc)
         for store in stores.values():
             await store.close()
@@ -117,8 +119,8 @@ def _value(i: int, name: str) -> bytes:
     return json.dumps({"id": i, "name": name}, separators=(",", ":")).encode()
 
 
-async def _converged(p: Pipeline, expected: dict[str, bytes | None]) -> None:
-    for region, store in p.stores.items():
+async def _converged(stores: dict[str, RedisStore], expected: dict[str, bytes | None]) -> None:
+    for region, store in stores.items():
         async def done(store: RedisStore = store) -> bool:
             entries = await store.read(list(expected))
             return [e.value if e else None for e in entries] == list(expected.values())
@@ -157,7 +159,7 @@ async def test_clean_run_reports_no_inconsistency(
             for i in [*range(1, 61), *live]}
         expected |= {f"{p.prefix}:{user}:note:{i}": None  # tombstones: action invalidate
                      for i in range(1, 31) for user in (i % 7, 99)}
-        await _converged(p, expected)
+        await _converged(p.stores, expected)
         report = _finish(p)
 
     assert report["events"]["sampled"] == events
@@ -220,3 +222,28 @@ async def test_planted_inconsistency_is_found_in_that_region_only(
     assert finding["event_version"] > "0" * 32
     assert all(f["region"] == "east" and f["key"] == stale_key
                for f in report["inconsistencies"])
+
+
+async def test_a_region_whose_consumer_stopped_is_reported(
+        stack: StackInfo, tmp_path: Path, mariadb_root: Cursor) -> None:
+    async with pipeline(stack, tmp_path, mariadb_root) as p:
+        with mariadb_root.cursor() as cur:
+            _insert_users(cur, p.users, 10)
+        await _converged(p.stores, {f"{p.prefix}:{i}": _value(i, f"n{i}") for i in range(1, 11)})
+        stop_consumer(p.consumers["west"])
+        with mariadb_root.cursor() as cur:
+            cur.execute(f"UPDATE app.{p.users} SET name = 'renamed' WHERE id <= 4")
+        await _converged({"east": p.stores["east"]},
+                         {f"{p.prefix}:{i}": _value(i, "renamed") for i in range(1, 5)})
+        report = _finish(p)
+
+    for window in (window_label(SHORT), window_label(LONG)):
+        east_figures, west_figures = (report["regions"][r][window] for r in ("east", "west"))
+        assert east_figures["checked"] == west_figures["checked"] == 14
+        assert east_figures["inconsistent"] == 0
+        # West still holds the four rows as inserted: older versions, other values.
+        assert west_figures["inconsistent"] == 4
+        assert west_figures["nines"] is not None
+    assert sorted(f["key"] for f in report["inconsistencies"] if f["window_s"] == LONG) == \
+        sorted(f"{p.prefix}:{i}" for i in range(1, 5))
+    assert {f["region"] for f in report["inconsistencies"]} == {"west"}
