@@ -28,7 +28,8 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.errors import IllegalStateError
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from redis.exceptions import RedisError
 
 from cachesync import db
@@ -227,17 +228,33 @@ class Inspector:
         deadline = (None if self._options.duration_s is None
                     else time.monotonic() + self._options.duration_s)
         try:
+            positioned: set[TopicPartition] = set()
             while not any(event.is_set() for event in stops) and (
                     deadline is None or time.monotonic() < deadline):
                 batch = await consumer.getmany(timeout_ms=100, max_records=2000)
                 received = time.monotonic()
-                self._assigned = len(consumer.assignment())
                 for tp, records in batch.items():
                     for record in records:
                         self._receive(tp.partition, record, received)
+                assignment = consumer.assignment()
+                if assignment != positioned:
+                    positioned = await self._positions(consumer, assignment)
         finally:
             sampling_done.set()
         log.info("sampling stopped; %d probe(s) still scheduled", len(self._schedule))
+
+    async def _positions(self, consumer: AIOKafkaConsumer, assignment: set[TopicPartition]
+                         ) -> set[TopicPartition]:
+        """Wait until the start offsets (the latest, reset lazily) of newly assigned partitions
+        are fixed: only then does ``partitions_assigned`` count them, so whoever waits for it
+        knows that every event published from then on will be seen."""
+        try:
+            for tp in assignment:
+                await consumer.position(tp)
+        except IllegalStateError:
+            return set()  # revoked meanwhile: the next round looks again
+        self._assigned = len(assignment)
+        return set(assignment)
 
     def _receive(self, partition: int, record: ConsumerRecord[bytes, bytes], received: float
                  ) -> None:

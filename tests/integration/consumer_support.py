@@ -9,16 +9,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from cachesync import db
+from cachesync.stack import StackInfo
 from consumers.store import RedisStore
 from schemas.config import Dsn
 from schemas.events import ChangeEvent, Source, encode_event
 from schemas.versions import binlog_version
+from tests.integration.conftest import unique_name
+from tests.integration.settings import stack_settings, write_config
 
 CACHESYNC = str(Path(sys.executable).with_name("cachesync"))
 TABLES = {"app.items": {"cache_keys": ["{prefix}:{id}"], "action": "rewrite",
@@ -117,3 +122,38 @@ async def wait_for_cdc_start(root: pymysql.Connection[pymysql.cursors.Cursor],
 
 def region_store(urls: dict[str, str], region: str) -> RedisStore:
     return RedisStore(region, Dsn(urls[region]))
+
+
+@dataclass(frozen=True)
+class UsersAndNotes:
+    """Fresh app tables and a config whose topic and CDC source are this test's alone."""
+
+    users: str
+    """``app.<users>`` (id, name, secret): ``rewrite`` of id and name to ``<prefix>:<id>``."""
+    notes: str
+    """``app.<notes>`` (id, user_id, body): ``invalidate`` of ``<prefix>:<user_id>:note:<id>``,
+    partitioned by user_id."""
+    prefix: str
+    config: Path
+    source_name: str
+
+
+def users_and_notes(stack: StackInfo, root: pymysql.Connection[pymysql.cursors.Cursor],
+                    config_dir: Path, *, server_id: int) -> UsersAndNotes:
+    users, notes, prefix = unique_name("users"), unique_name("notes"), unique_name("u")
+    tables = {
+        f"app.{users}": {"cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
+                         "columns": ["id", "name"]},
+        f"app.{notes}": {"partition_key": "user_id", "action": "invalidate",
+                         "cache_keys": [f"{prefix}:{{user_id}}:note:{{id}}"]},
+    }
+    source_name = unique_name("src")
+    options = {"topic": unique_name("changes"), "source_name": source_name,
+               "server_id": server_id}
+    with root.cursor() as cur:
+        cur.execute(f"CREATE TABLE app.{users} (id INT PRIMARY KEY, name VARCHAR(40), "
+                    "secret VARCHAR(10))")
+        cur.execute(f"CREATE TABLE app.{notes} (id INT PRIMARY KEY, user_id INT, body TEXT)")
+    db.upgrade(stack_settings(stack, tables, **options))
+    config = write_config(config_dir / "c.yaml", stack, tables, **options)
+    return UsersAndNotes(users, notes, prefix, config, source_name)

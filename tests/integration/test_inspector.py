@@ -14,7 +14,6 @@ from typing import Any, TypeAlias
 
 import pymysql
 
-from cachesync import db
 from cachesync.inspector.core import window_label
 from cachesync.stack import StackInfo
 from consumers.store import RedisStore
@@ -25,10 +24,10 @@ from tests.integration.consumer_support import (
     start_cdc,
     start_consumer,
     stop_consumer,
+    users_and_notes,
     wait_for_cdc_start,
     wait_until,
 )
-from tests.integration.settings import stack_settings, write_config
 
 Cursor: TypeAlias = "pymysql.Connection[pymysql.cursors.Cursor]"
 SHORT, LONG = 2.0, 5.0
@@ -71,21 +70,8 @@ def start_inspector(config: Path, report: Path, log_dir: Path) -> subprocess.Pop
 async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncIterator[Pipeline]:
     """Users (rewrite) and notes (invalidate, partitioned by user) through the CDC worker,
     a consumer per region, and the inspector sampling every event, ready for the workload."""
-    users, notes, prefix = unique_name("users"), unique_name("notes"), unique_name("i")
-    tables = {
-        f"app.{users}": {"cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
-                         "columns": ["id", "name"]},
-        f"app.{notes}": {"partition_key": "user_id", "action": "invalidate",
-                         "cache_keys": [f"{prefix}:{{user_id}}:note:{{id}}"]},
-    }
-    options = {"topic": unique_name("changes"), "source_name": unique_name("src"),
-               "server_id": 4310}
-    with root.cursor() as cur:
-        cur.execute(f"CREATE TABLE app.{users} (id INT PRIMARY KEY, name VARCHAR(40), "
-                    "secret VARCHAR(10))")
-        cur.execute(f"CREATE TABLE app.{notes} (id INT PRIMARY KEY, user_id INT, body TEXT)")
-    db.upgrade(stack_settings(stack, tables, **options))
-    config = write_config(tmp_path / "c.yaml", stack, tables, **options)
+    app = users_and_notes(stack, root, tmp_path, server_id=4310)
+    config = app.config
     report = tmp_path / "inspector.json"
     cdc = start_cdc(config, tmp_path)
     group = unique_name("g")
@@ -93,10 +79,11 @@ async def pipeline(stack: StackInfo, tmp_path: Path, root: Cursor) -> AsyncItera
     inspector = start_inspector(config, report, tmp_path)
     stores = {r: region_store(stack.redis_urls, r) for r in ("east", "west")}
     try:
-        await wait_for_cdc_start(root, str(options["source_name"]))
+        await wait_for_cdc_start(root, app.source_name)
         await wait_until(lambda: _report(report).get("partitions_assigned") == 4, 60,
                          "the inspector to be assigned every partition")
-        yield Pipeline(config, users, notes, prefix, stores, report, inspector, consumers)
+        yield Pipeline(config, app.users, app.notes, app.prefix, stores, report, inspector,
+                       consumers)
     finally:
         if inspector.poll() is None:
             inspector.send_signal(signal.SIGKILL)

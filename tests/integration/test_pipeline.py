@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pymysql
 
-from cachesync import db
 from cachesync.stack import StackInfo
 from tests.integration.conftest import unique_name
 from tests.integration.consumer_support import (
@@ -15,37 +14,23 @@ from tests.integration.consumer_support import (
     start_cdc,
     start_consumer,
     stop_consumer,
+    users_and_notes,
     wait_for_cdc_start,
     wait_until,
 )
-from tests.integration.settings import stack_settings, write_config
 
 
 async def test_rows_reach_both_regions(stack: StackInfo, tmp_path: Path,
                                        mariadb_root: pymysql.Connection[pymysql.cursors.Cursor]
                                        ) -> None:
-    users, notes = unique_name("users"), unique_name("notes")
-    prefix = unique_name("u")
-    tables = {
-        f"app.{users}": {"cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
-                         "columns": ["id", "name"]},
-        f"app.{notes}": {"partition_key": "user_id", "action": "invalidate",
-                         "cache_keys": [f"{prefix}:{{user_id}}:note:{{id}}"]},
-    }
-    options = {"topic": unique_name("changes"), "source_name": unique_name("src"),
-               "server_id": 4300}
-    with mariadb_root.cursor() as cur:
-        cur.execute(f"CREATE TABLE app.{users} (id INT PRIMARY KEY, name VARCHAR(40), "
-                    "secret VARCHAR(10))")
-        cur.execute(f"CREATE TABLE app.{notes} (id INT PRIMARY KEY, user_id INT, body TEXT)")
-    db.upgrade(stack_settings(stack, tables, **options))
-    config = write_config(tmp_path / "c.yaml", stack, tables, **options)
+    app = users_and_notes(stack, mariadb_root, tmp_path, server_id=4300)
+    users, notes, prefix, config = app.users, app.notes, app.prefix, app.config
     cdc = start_cdc(config, tmp_path)
     group = unique_name("g")
     consumers = [start_consumer(config, r, f"{group}-{r}", tmp_path) for r in ("east", "west")]
     stores = [region_store(stack.redis_urls, r) for r in ("east", "west")]
     try:
-        await wait_for_cdc_start(mariadb_root, str(options["source_name"]))
+        await wait_for_cdc_start(mariadb_root, app.source_name)
         with mariadb_root.cursor() as cur:
             for i in range(1, 201):
                 cur.execute(f"INSERT INTO app.{users} VALUES (%s, %s, 'pw')", (i, f"n{i}"))
