@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import click
+from aiokafka.errors import KafkaError
 
 from cachesync.inspector.runner import DEFAULT_GROUP, InspectOptions, Inspector
 from cachesync.metrics import serve_metrics
@@ -45,7 +46,11 @@ def inspect(*, config_path: str, sample_rate: float, windows: tuple[float, ...],
     serve_metrics(settings.metrics)
     options = InspectOptions(sample_rate=sample_rate, windows_s=tuple(windows),
                              group_id=group_id, duration_s=duration, report_path=report_path)
-    asyncio.run(_run(Inspector(settings, options)))
+    try:
+        asyncio.run(_run(Inspector(settings, options)))
+    except KafkaError as exc:
+        raise click.ClickException(
+            f"Kafka at {','.join(settings.kafka.bootstrap_servers)}: {exc}") from None
 
 
 async def _run(inspector: Inspector) -> None:
