@@ -15,6 +15,7 @@ writes byte for byte what a rewrite would.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 from schemas.actions import ActionKind, CacheAction
 from schemas.config import TableConfig, template_fields
-from schemas.events import ChangeEvent, Op
+from schemas.events import ChangeEvent, Op, RowImage
 from schemas.values import encode_projection
 from schemas.versions import VERSION_HEX_WIDTH
 
@@ -81,12 +82,14 @@ class CompiledRule:
     """(template, the columns it names)."""
     template_columns: tuple[str, ...]
     """Every column any template names."""
+    commit_time_column: str | None
+    """The table's ``commit_time_column``."""
 
     @classmethod
     def of(cls, rule: TableConfig) -> CompiledRule:
         templates = tuple((template, _fields(template)) for template in rule.cache_keys)
         columns = tuple(dict.fromkeys(name for _, names in templates for name in names))
-        return cls(rule, templates, columns)
+        return cls(rule, templates, columns, rule.commit_time_column)
 
 
 def compile_rules(rules: Mapping[str, TableConfig]) -> dict[str, CompiledRule]:
@@ -153,6 +156,28 @@ def targets(event: ChangeEvent, compiled: CompiledRule) -> list[Target]:
                           for old in dict.fromkeys(old_keys) if old not in keys]
                 break
     return found
+
+
+_UNIX_EPOCH: Final = dt.datetime(1970, 1, 1)
+
+
+def row_commit_time(after: RowImage | None, column: str | None) -> float | None:
+    """Seconds since the Unix epoch in an after image's commit-time column, else None.
+
+    The column's wire form (``schemas/types.md``) is naive ISO-8601 in UTC for TIMESTAMP;
+    a DATETIME is read as UTC too. A missing, NULL or unparseable value gives None (the
+    caller falls back to the binlog's clock): latency is measured, never a reason to refuse
+    an event.
+    """
+    if column is None or after is None:
+        return None
+    value = after.get(column)
+    if not isinstance(value, str):
+        return None
+    try:
+        return (dt.datetime.fromisoformat(value) - _UNIX_EPOCH).total_seconds()
+    except (ValueError, TypeError):  # TypeError: an offset-aware value
+        return None
 
 
 def value_of(event: ChangeEvent, rule: TableConfig) -> bytes:

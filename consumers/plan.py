@@ -24,7 +24,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from consumers.decide import CompiledRule, DecisionError, Target, coalesce, targets, value_of
+from consumers.decide import (
+    CompiledRule,
+    DecisionError,
+    Target,
+    coalesce,
+    row_commit_time,
+    targets,
+    value_of,
+)
 from schemas.actions import CacheAction
 from schemas.events import ChangeEvent, CodecError, decode_event
 
@@ -88,8 +96,12 @@ class Plan:
     poison: list[Poison] = field(default_factory=list)
     origins: dict[str, Origin] = field(default_factory=dict)
     """cache key → the record its (newest) action came from."""
-    oldest_commit_ts_ms: int | None = None
-    """Source commit timestamp of the batch's oldest planned event (commit→applied latency)."""
+    row_commit_s: list[float] = field(default_factory=list)
+    """Commit times (seconds since the epoch) of the planned events whose after image holds
+    their table's ``commit_time_column`` (microsecond resolution)."""
+    binlog_commit_s: list[float] = field(default_factory=list)
+    """Binlog commit times (whole seconds) of the other planned events (deletes, tables
+    without a ``commit_time_column``)."""
 
 
 class _Planned(NamedTuple):
@@ -127,8 +139,11 @@ def plan_batch(records: Sequence[KafkaRecord], rules: Mapping[str, CompiledRule]
         index = len(decided)
         decided.append((event, rule, record))
         planned += [_Planned(t.key, t.version, t, index) for t in found]
-        if plan.oldest_commit_ts_ms is None or event.source.ts_ms < plan.oldest_commit_ts_ms:
-            plan.oldest_commit_ts_ms = event.source.ts_ms
+        committed = row_commit_time(event.after, rule.commit_time_column)
+        if committed is not None:
+            plan.row_commit_s.append(committed)
+        else:
+            plan.binlog_commit_s.append(event.source.ts_ms / 1000)
     values: dict[int, bytes] = {}
     for item in coalesce(planned):
         event, rule, record = decided[item.event]

@@ -291,12 +291,6 @@ class RegionConsumer:
                                          for store in self._stores))
         for poison in plan.poison + [p for region_poison in refused for p in region_poison]:
             await self._dead_letter(poison)
-        if plan.oldest_commit_ts_ms is not None:
-            # One observation per batch, of its oldest event: an upper bound for all of
-            # them, at a fraction of the cost of observing every event.
-            seconds = max(0.0, time.time() - plan.oldest_commit_ts_ms / 1000)
-            for store in self._stores:
-                metrics.LATENCY.labels(store.region).observe(seconds)
 
     async def _apply_region(self, store: RedisStore, plan: Plan) -> list[Poison]:
         """Apply a plan in one region, retrying until Redis takes it; the refused keys."""
@@ -311,6 +305,11 @@ class RegionConsumer:
                       for index, reason in exc.refused.items()]
         else:
             poison = []
+        # Every planned event of the batch is applied now (or superseded by a newer one
+        # that is), each measured from its own commit.
+        now = time.time()
+        metrics.LATENCY.observe_since(store.region, "row", now, plan.row_commit_s)
+        metrics.LATENCY.observe_since(store.region, "binlog", now, plan.binlog_commit_s)
         self._count(store.region, plan.actions, outcomes)
         return poison
 

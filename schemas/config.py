@@ -208,6 +208,25 @@ class TableConfig(_Model):
     tombstone_ttl_seconds: int = Field(default=86_400, ge=1)
     warm: bool = False
     """Whether the reconciler fills entries that are missing from a region."""
+    commit_time_column: str | None = None
+    """TIMESTAMP(6) (or DATETIME(6) written in UTC) column the database sets at write time,
+    e.g. ``updated_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE
+    CURRENT_TIMESTAMP(6)``: consumers measure commit→applied latency from it with
+    microsecond resolution (else from the binlog's commit time, in whole seconds)."""
+
+    @field_validator("commit_time_column")
+    @classmethod
+    def _column(cls, value: str | None) -> str | None:
+        if value is not None and not _IDENT.match(value):
+            raise ValueError("must be a plain column name (letters, digits, _ and $)")
+        return value
+
+    @model_validator(mode="after")
+    def _commit_time_projected(self) -> TableConfig:
+        column = self.commit_time_column
+        if column is not None and self.columns is not None and column not in self.columns:
+            raise ValueError(f"commit_time_column {column!r} is not one of the table's columns")
+        return self
 
     @field_validator("cache_keys")
     @classmethod

@@ -59,6 +59,11 @@ def test_example_config_is_valid() -> None:
         ("tables/app.users/ttl_seconds", 0, '"app.users".ttl_seconds', "greater than"),
         ("tables/app.users/typo", 1, '"app.users".typo', "Extra inputs are not permitted"),
         ("engine/database", "cache sync", "engine.database", "plain identifier"),
+        ("tables/app.users/commit_time_column", "updated at",
+         '"app.users".commit_time_column', "plain column name"),
+        ("tables/app.users", {"cache_keys": ["u:{id}"], "columns": ["id", "name"],
+                              "commit_time_column": "updated_at"},
+         '"app.users"', "commit_time_column 'updated_at' is not one of the table's columns"),
     ],
 )
 def test_bad_field_is_named_with_reason(path: str, value: Any, field: str, reason: str) -> None:
@@ -68,6 +73,13 @@ def test_bad_field_is_named_with_reason(path: str, value: Any, field: str, reaso
     assert field in message
     assert reason in message
     assert CANARY not in message
+
+
+@pytest.mark.parametrize("columns", [None, ["id", "updated_at"]])
+def test_commit_time_column_is_accepted(columns: list[str] | None) -> None:
+    raw = with_change("tables/app.users", {"cache_keys": ["u:{id}"], "columns": columns,
+                                           "commit_time_column": "updated_at"})
+    assert parse_settings(raw).tables["app.users"].commit_time_column == "updated_at"
 
 
 def test_engine_schema_tables_are_refused() -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from consumers.decide import RULES, DecisionError, coalesce, compile_rules, decide, render_key
+from consumers.decide import (
+    RULES,
+    DecisionError,
+    coalesce,
+    compile_rules,
+    decide,
+    render_key,
+    row_commit_time,
+)
 from consumers.plan import Poison, Record, dead_letter_headers, plan_batch
 from schemas.actions import CacheAction
 from schemas.config import TableConfig
@@ -123,7 +131,47 @@ def test_plan_coalesces_one_key_to_its_newest_event() -> None:
         update={"action": "rewrite", "columns": ["name"]})}))
     assert [(a.key, a.value) for a in plan.actions] == [("user:7:profile", b'{"name":"b"}')]
     assert plan.origins["user:7:profile"].record.offset == 1
-    assert plan.oldest_commit_ts_ms == 0
+    # Coalesced away or not, every planned event is applied with the batch and measured.
+    assert plan.binlog_commit_s == [0.0, 0.0, 0.0]
+    assert plan.row_commit_s == []
+
+
+@pytest.mark.parametrize(
+    ("after", "column", "expected"),
+    [
+        ({"t": "1970-01-01T00:00:01.000001"}, "t", 1.000001),
+        ({"t": "2026-11-23T10:15:03.123456"}, "t", 1795428903.123456),
+        ({"t": "2026-11-23T10:15:03"}, "t", 1795428903.0),
+        ({"t": "2026-11-23T10:15:03.123456"}, None, None),  # no commit_time_column
+        ({"t": None}, "t", None),  # NULL
+        ({}, "t", None),  # not in the image
+        ({"t": 1795428903}, "t", None),  # not a datetime's wire form
+        ({"t": "yesterday"}, "t", None),
+        (None, "t", None),  # a delete has no after image
+    ],
+)
+def test_row_commit_time(after: dict[str, object] | None, column: str | None,
+                         expected: float | None) -> None:
+    found = row_commit_time(after, column)
+    if expected is None:
+        assert found is None
+    else:
+        assert found == pytest.approx(expected, abs=1e-7)
+
+
+def test_plan_measures_each_event_on_its_clock() -> None:
+    rule = INVALIDATE.model_copy(update={"commit_time_column": "at"})
+    ops: tuple[Op, ...] = ("insert", "update", "delete")
+    stamped = [event(op, row=n) for n, op in enumerate(ops, 1)]
+    stamped = [msgspec.structs.replace(
+        e, after=None if e.after is None else {**e.after, "at": f"1970-01-01T00:00:0{n}.5"},
+        source=msgspec.structs.replace(e.source, ts_ms=n * 1000))
+        for n, e in enumerate(stamped, 1)]
+    records = [Record("t", 0, n, b"7", encode_event(e)) for n, e in enumerate(stamped)]
+    records.append(Record("t", 0, 3, b"7", b"not json"))  # poison: not measured
+    plan = plan_batch(records, compile_rules({"app.users": rule}))
+    assert plan.row_commit_s == [1.5, 2.5]
+    assert plan.binlog_commit_s == [3.0]  # the delete: binlog clock
 
 
 def test_dead_letter_headers_carry_the_position() -> None:
