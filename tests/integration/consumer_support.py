@@ -66,12 +66,15 @@ def encoded(events: list[ChangeEvent]) -> list[tuple[bytes, bytes]]:
     return [(e.key.encode(), encode_event(e)) for e in events]
 
 
-def start_consumer(config: Path, region: str, group: str, log_dir: Path) -> subprocess.Popen[bytes]:
+def start_consumer(config: Path, region: str, group: str, log_dir: Path, *,
+                   metrics_port: int = 0) -> subprocess.Popen[bytes]:
+    """``cachesync consume`` for a region; ``metrics_port`` serves its /metrics."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CACHESYNC_METRICS__PORT": str(metrics_port)}
     with (log_dir / f"consumer-{region}-{time.monotonic_ns()}.log").open("wb") as log:
         return subprocess.Popen(
             [CACHESYNC, "consume", "--config", str(config), "--region", region, "--group-id",
              group, "--max-records", "500"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log, stderr=subprocess.STDOUT, env=env,
         )
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pymysql
 
+from bench.apply_throughput import free_port
+from cachesync import db
+from cachesync.promquantile import histogram_buckets, scrape
 from cachesync.stack import StackInfo
 from tests.integration.conftest import unique_name
 from tests.integration.consumer_support import (
@@ -18,6 +22,9 @@ from tests.integration.consumer_support import (
     wait_for_cdc_start,
     wait_until,
 )
+from tests.integration.settings import stack_settings, write_config
+
+LATENCY = "cachesync_commit_to_applied_seconds"
 
 
 async def test_rows_reach_both_regions(stack: StackInfo, tmp_path: Path,
@@ -65,4 +72,59 @@ async def test_rows_reach_both_regions(stack: StackInfo, tmp_path: Path,
         stop_consumer(cdc)
         for store in stores:
             await store.close()
+    assert cdc.returncode == 0
+
+
+async def test_latency_is_measured_per_event_on_the_row_clock(
+        stack: StackInfo, tmp_path: Path,
+        mariadb_root: pymysql.Connection[pymysql.cursors.Cursor]) -> None:
+    """A TIMESTAMP(6) commit_time_column as MariaDB publishes it: inserts and updates are
+    measured from it (clock=row), deletes from the binlog; each event once per region."""
+    table, prefix = unique_name("stamped"), unique_name("s")
+    tables = {f"app.{table}": {"cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
+                               "columns": ["id", "n", "updated_at"],
+                               "commit_time_column": "updated_at"}}
+    options = {"topic": unique_name("changes"), "source_name": unique_name("src"),
+               "server_id": 4301}
+    with mariadb_root.cursor() as cur:
+        # A session time zone far from UTC: TIMESTAMP values must still be read as instants.
+        cur.execute("SET time_zone = '-07:00'")
+        cur.execute(f"CREATE TABLE app.{table} (id INT PRIMARY KEY, n INT, updated_at "
+                    "TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) "
+                    "ON UPDATE CURRENT_TIMESTAMP(6))")
+    db.upgrade(stack_settings(stack, tables, **options))
+    config = write_config(tmp_path / "c.yaml", stack, tables, **options)
+    cdc = start_cdc(config, tmp_path)
+    ports = {r: free_port() for r in ("east", "west")}
+    group = unique_name("g")
+    consumers = [start_consumer(config, r, f"{group}-{r}", tmp_path, metrics_port=ports[r])
+                 for r in ("east", "west")]
+    try:
+        await wait_for_cdc_start(mariadb_root, str(options["source_name"]))
+        with mariadb_root.cursor() as cur:
+            for i in range(1, 21):
+                cur.execute(f"INSERT INTO app.{table} (id, n) VALUES (%s, 1)", (i,))
+            cur.execute(f"UPDATE app.{table} SET n = 2 WHERE id <= 5")
+            cur.execute(f"DELETE FROM app.{table} WHERE id > 17")
+        for region, port in ports.items():
+            def measured(port: int = port, region: str = region) -> bool:
+                families = scrape(f"http://127.0.0.1:{port}/metrics")
+                binlog = histogram_buckets(families, LATENCY, region=region, clock="binlog")
+                return bool(binlog) and binlog[-1][1] >= 3
+            await wait_until(measured, 90, f"region {region} to apply every event")
+            families = scrape(f"http://127.0.0.1:{port}/metrics")
+            row = histogram_buckets(families, LATENCY, region=region, clock="row")
+            binlog = histogram_buckets(families, LATENCY, region=region, clock="binlog")
+            assert row[-1] == (math.inf, 25.0)  # 20 inserts + 5 updates
+            assert binlog[-1] == (math.inf, 3.0)  # 3 deletes
+            # Read as the right instant: within a minute, not hours off (nor clamped to 0 by
+            # a clock in the future: some time always passes between write and apply).
+            assert row[-2] == (60.0, 25.0)
+            total = sum(s.value for s in families[LATENCY].samples
+                        if s.name == LATENCY + "_sum" and s.labels["clock"] == "row")
+            assert total > 0
+    finally:
+        for proc in consumers:
+            stop_consumer(proc)
+        stop_consumer(cdc)
     assert cdc.returncode == 0
