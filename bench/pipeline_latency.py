@@ -107,7 +107,12 @@ class Pipeline:
         return scrape(f"http://127.0.0.1:{self.metrics_ports[region]}/metrics")
 
     def applied(self, region: str) -> float:
-        return counter_value(self.scrape(region), EVENTS, region=region)
+        """Events the region's consumer handled; 0 while its endpoint is not up yet."""
+        try:
+            families = self.scrape(region)
+        except OSError:  # URLError: a process starting slowly on a busy machine
+            return 0.0
+        return counter_value(families, EVENTS, region=region)
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) so far of each process tree: cdc and each region."""
