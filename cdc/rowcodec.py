@@ -22,6 +22,7 @@ import codecs
 import datetime as dt
 import json
 import struct
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -36,7 +37,6 @@ Reader = Callable[[bytes, int], tuple[Any, int]]
 
 Image = dict[str, Any]
 
-_EPOCH: Final = dt.datetime(1970, 1, 1)
 _DECIMAL_CHUNK: Final = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 """Bytes of a DECIMAL group of 0..9 digits."""
 
@@ -81,41 +81,56 @@ def _bit(column: Any) -> Reader:
 
 
 def _new_decimal(column: Any) -> Reader:
-    """DECIMAL(p, s) as the library reads it (groups of 9 digits, sign in the top bit),
-    then formatted as ``format(Decimal, "f")`` formats what it builds."""
+    """DECIMAL(p, s) as the library reads it, formatted as ``format(Decimal, "f")`` formats
+    what it builds.
+
+    The value is groups of 9 digits (the first and last group shorter), each a big-endian
+    field, all bytes inverted for a negative number, whose sign is the top bit. Read here
+    as one integer, sign bit flipped (and inverted if negative), then cut into its fields.
+    """
     integral = column.precision - column.decimals
+    scale = column.decimals
     lead_size = _DECIMAL_CHUNK[integral % 9]
-    int_groups = integral // 9
-    frac_groups = column.decimals // 9
-    tail_digits = column.decimals % 9
+    tail_digits = scale % 9
     tail_size = _DECIMAL_CHUNK[tail_digits]
-    size = lead_size + 4 * (int_groups + frac_groups) + tail_size
-    has_frac = column.decimals > 0
+    sizes = [(lead_size, 10 ** (integral % 9))] * bool(lead_size) \
+        + [(4, 10 ** 9)] * (integral // 9)
+    frac_sizes = [(4, 10 ** 9)] * (scale // 9) + [(tail_size, 10 ** tail_digits)] * bool(
+        tail_size)
+    size = sum(part for part, _ in sizes + frac_sizes)
+    top = 0x80 << 8 * (size - 1)
+    flip_negative = top ^ ((1 << 8 * size) - 1)
+
+    def fields(parts: list[tuple[int, int]], below: int) -> list[tuple[int, int, int]]:
+        """(shift, mask, the multiplier of the digits before it) of each field."""
+        out = []
+        shift = below + 8 * sum(part for part, _ in parts)
+        for part, digits in parts:
+            shift -= 8 * part
+            out.append((shift, (1 << 8 * part) - 1, digits))
+        return out
+
+    frac_bits = 8 * sum(part for part, _ in frac_sizes)
+    int_fields = fields(sizes, frac_bits)
+    frac_fields = fields(frac_sizes, 0)
 
     def read(data: bytes, pos: int) -> tuple[Any, int]:
-        raw = bytearray(data[pos:pos + size])
-        positive = raw[0] & 0x80
-        raw[0] ^= 0x80
-        mask = 0 if positive else -1
-        at = 0
-        digits = ""
-        if lead_size:
-            digits = str(int.from_bytes(raw[:lead_size], "big", signed=True) ^ mask)
-            at = lead_size
-        for _ in range(int_groups):
-            digits += f"{int.from_bytes(raw[at:at + 4], 'big', signed=True) ^ mask:09d}"
-            at += 4
-        text = ("" if positive else "-") + (str(int(digits)) if digits else "0")
-        if has_frac:
-            frac = ""
-            for _ in range(frac_groups):
-                frac += f"{int.from_bytes(raw[at:at + 4], 'big', signed=True) ^ mask:09d}"
-                at += 4
-            if tail_size:
-                value = int.from_bytes(raw[at:at + tail_size], "big", signed=True) ^ mask
-                frac += f"{value:0{tail_digits}d}"
-            text += "." + frac
-        return text, pos + size
+        raw = int.from_bytes(data[pos:pos + size], "big")
+        if raw & top:
+            raw ^= top
+            sign = ""
+        else:
+            raw ^= flip_negative
+            sign = "-"
+        whole = 0
+        for shift, mask, digits in int_fields:
+            whole = whole * digits + (raw >> shift & mask)
+        if not scale:
+            return f"{sign}{whole}", pos + size
+        frac = 0
+        for shift, mask, digits in frac_fields:
+            frac = frac * digits + (raw >> shift & mask)
+        return f"{sign}{whole}.{frac:0{scale}d}", pos + size
     return read
 
 
@@ -131,22 +146,34 @@ def _fraction(fsp: int) -> tuple[int, Callable[[bytes], int]]:
     return size, lambda raw: int.from_bytes(raw, "big", signed=True) * scale
 
 
+_MONTH_DAYS: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _iso(parts: Sequence[int], micro: int) -> str | None:
+    """``datetime(*parts).isoformat(timespec="microseconds")`` with ``micro`` microseconds,
+    or None where ``datetime`` refuses the parts (the library then hands out None), without
+    building the datetime."""
+    year, month, day, hour, minute, second = parts
+    if not (1 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month]
+            and hour < 24 and minute < 60 and second < 60):
+        return None
+    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 or year % 400 == 0)):
+        return None
+    if micro >= 1_000_000:  # the library's replace() raises, and so does this
+        raise ValueError(f"microsecond {micro} out of range")
+    return (f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}."
+            f"{micro if micro > 0 else 0:06d}")
+
+
 def _datetime2(column: Any) -> Reader:
     frac_size, frac = _fraction(column.fsp)
     size = 5 + frac_size
 
     def read(data: bytes, pos: int) -> tuple[Any, int]:
         packed = int.from_bytes(data[pos:pos + 5], "big")
-        year_month = (packed >> 22) & 0x1FFFF
-        try:
-            value = dt.datetime(year_month // 13, year_month % 13, (packed >> 17) & 31,
-                                (packed >> 12) & 31, (packed >> 6) & 63, packed & 63)
-        except ValueError:  # a zero date: the library hands out None
-            return None, pos + size
-        micro = frac(data[pos + 5:pos + size])
-        if micro > 0:
-            value = value.replace(microsecond=micro)
-        return value.isoformat(timespec="microseconds"), pos + size
+        year, month = divmod((packed >> 22) & 0x1FFFF, 13)
+        return _iso((year, month, (packed >> 17) & 31, (packed >> 12) & 31,
+                     (packed >> 6) & 63, packed & 63), frac(data[pos + 5:pos + size])), pos + size
     return read
 
 
@@ -155,12 +182,9 @@ def _timestamp2(column: Any) -> Reader:
     size = 4 + frac_size
 
     def read(data: bytes, pos: int) -> tuple[Any, int]:
-        value = _EPOCH + dt.timedelta(
-            seconds=int.from_bytes(data[pos:pos + 4], "big", signed=True))
-        micro = frac(data[pos + 4:pos + size])
-        if micro > 0:
-            value = value.replace(microsecond=micro)
-        return value.isoformat(timespec="microseconds"), pos + size
+        # utcfromtimestamp(seconds), as the library; gmtime gives the same parts.
+        parts = time.gmtime(int.from_bytes(data[pos:pos + 4], "big", signed=True))
+        return _iso(parts[:6], frac(data[pos + 4:pos + size])), pos + size
     return read
 
 

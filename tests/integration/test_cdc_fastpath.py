@@ -166,6 +166,12 @@ def _write_workload(stack: StackInfo, table: str, old_table: str) -> None:
             cur.execute(f"INSERT INTO {table} ({columns}) VALUES "
                         f"({', '.join([str(row_id), *literals.values()])})")
         cur.execute(f"INSERT INTO {table} (id) VALUES (5)")  # NULL everywhere else
+        # Zero and invalid dates, which the library hands out as None.
+        cur.execute("SET sql_mode = 'ALLOW_INVALID_DATES'")
+        cur.execute(f"INSERT INTO {table} (id, dt0, dt6, dt3, ts6, ts0) VALUES (7, "
+                    "'0000-00-00 00:00:00', '2023-02-29 01:02:03.5', '2024-00-05 00:00:00',"
+                    " '0000-00-00 00:00:00', '2024-02-29 23:59:59')")
+        cur.execute("SET sql_mode = DEFAULT")
         cur.execute("SET time_zone = '+00:00'")
         next_id = 100
         for _ in range(30):  # single-row and multi-row statements, some in one transaction
@@ -304,6 +310,8 @@ def test_fast_path_decodes_exactly_as_the_library(stack: StackInfo) -> None:
     assert by_id[1]["vb"] == base64.b64encode(bytes(range(256))).decode()
     assert by_id[1]["dec65"] == str(Decimal(
         "12345678901234567890123456789012345.123456789012345678901234567890"))
+    assert by_id[7]["dt6"] is None and by_id[7]["dt3"] is None
+    assert by_id[7]["ts0"] == "2024-02-29T18:59:59.000000"  # written at +05:00
     old_rows = [r for r in rows if r[2] == f"app.{old}"]
     assert [r[1] for r in old_rows] == ["insert", "update"]
     assert old_rows[0][4] == {"id": 1, "t": "2024-01-02T03:04:05.000000", "v": "x"}
