@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any, Final, NamedTuple
 
+import pymysql
+from pymysql.protocol import MysqlPacket
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.event import GtidEvent, MariadbGtidEvent, XidEvent
 
@@ -37,6 +39,8 @@ _ROWS: Final = {
     0x1E: ("insert", 10, True), 0x1F: ("update", 10, True), 0x20: ("delete", 10, True),
 }
 _TABLE_MAPS_KEPT: Final = 1024
+_MAX_PACKET: Final = 0xFFFFFF
+_CR_SERVER_LOST: Final = 2013
 
 
 class Gtid(NamedTuple):
@@ -65,12 +69,11 @@ class RawRows(NamedTuple):
     name: str
     """``schema.table``."""
     data: bytes
+    """The dump packet (for :meth:`PacketStream.library_event` too)."""
     pos: int
     """Where the row images start in ``data``."""
     end: int
     """Where they end."""
-    packet: Any
-    """The dump packet, for :meth:`PacketStream.library_event`."""
 
 
 class _Handled(Exception):
@@ -94,13 +97,12 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
         """The next event: :class:`Gtid`, :class:`Xid`, :class:`RawRows`, a library event,
         or None for a packet that yields nothing (filtered, a table map, ...)."""
         self._connect()
-        packet = self._stream_connection._read_packet()
-        data: bytes = packet._data
+        data = self._next_packet()
         if data[0] != 0 or len(data) < _HEADER:
-            return self.library_event(packet)
+            return self.library_event(data)
         event_type = data[5]
         if event_type in _ROWS:
-            return self._rows(event_type, data, packet)
+            return self._rows(event_type, data)
         if event_type == _MARIADB_GTID:
             return Gtid(f"{int.from_bytes(data[28:32], 'little')}-"
                         f"{int.from_bytes(data[6:10], 'little')}-"
@@ -111,9 +113,9 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
         if event_type == _XID:
             return Xid(int.from_bytes(data[14:18], "little"))
         if event_type == _TABLE_MAP:
-            self._table_map(data, packet)
+            self._table_map(data)
             return None
-        event = self.library_event(packet)
+        event = self.library_event(data)
         if isinstance(event, (MariadbGtidEvent, GtidEvent)):
             flags = event.flags if isinstance(event, MariadbGtidEvent) else 0
             return Gtid(event.gtid, flags, event.timestamp,
@@ -122,11 +124,42 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
             return Xid(event.packet.log_pos)
         return event
 
-    def library_event(self, packet: Any) -> Any:
-        """The library's event for ``packet`` (None when it filters it out), from the
-        library's own ``fetchone``: table maps, rotations and filters stay its business."""
+    def _next_packet(self) -> bytes:
+        """The next packet's bytes: PyMySQL's ``_read_packet`` without the packet object."""
         connection = self._stream_connection
-        handed = [packet]
+        if connection._current_timeout != connection._read_timeout:
+            return bytes(connection._read_packet()._data)  # it sets the socket's timeout
+        read = connection._read_bytes  # raises OperationalError on a lost connection
+        chunks: list[bytes] = []
+        while True:
+            header = read(4)
+            length = header[0] | header[1] << 8 | header[2] << 16
+            if header[3] != connection._next_seq_id:
+                connection._force_close()
+                if header[3] == 0:  # MariaDB's error packet at shutdown
+                    raise pymysql.err.OperationalError(
+                        _CR_SERVER_LOST, "Lost connection to MySQL server during query")
+                raise pymysql.err.InternalError(
+                    f"Packet sequence number wrong - got {header[3]} expected "
+                    f"{connection._next_seq_id}")
+            connection._next_seq_id = (header[3] + 1) % 256
+            chunk = read(length)
+            if length < _MAX_PACKET and not chunks:
+                data: bytes = chunk
+                break
+            chunks.append(chunk)
+            if length < _MAX_PACKET:
+                data = b"".join(chunks)
+                break
+        if data[0] == 0xFF:  # an error packet
+            MysqlPacket(data, connection.encoding).raise_for_error()
+        return data
+
+    def library_event(self, data: bytes) -> Any:
+        """The library's event for the packet ``data`` (None when it filters it out), from
+        the library's own ``fetchone``: table maps, rotations and filters stay its business."""
+        connection = self._stream_connection
+        handed = [MysqlPacket(data, connection.encoding)]
 
         def read_packet(*_: Any) -> Any:
             if handed:
@@ -143,7 +176,7 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
             if not self._BinLogStreamReader__connected_stream:
                 raise ConnectionError("the source ended the binlog stream")
 
-    def _table_map(self, data: bytes, packet: Any) -> None:
+    def _table_map(self, data: bytes) -> None:
         # The body without the checksum: the key the library's parse depends on.
         body = data[_HEADER:len(data) - self._checksum_len()]
         known = self._table_maps.get(body)
@@ -151,7 +184,7 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
             table_id, table = known
             self.table_map[table_id] = table
             return
-        self.library_event(packet)
+        self.library_event(data)
         table_id = int.from_bytes(data[_HEADER:_HEADER + 6], "little")
         table = self.table_map.get(table_id)
         if table is not None:
@@ -162,20 +195,20 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
     def _checksum_len(self) -> int:
         return _CHECKSUM if self._BinLogStreamReader__use_checksum else 0
 
-    def _rows(self, event_type: int, data: bytes, packet: Any) -> Any:
+    def _rows(self, event_type: int, data: bytes) -> Any:
         table = self.table_map.get(int.from_bytes(data[_HEADER:_HEADER + 6], "little"))
         if table is None:  # a table the stream does not follow (the library skips it too)
             return None
         op, post_header, version2 = _ROWS[event_type]
         lengths = self._BinLogStreamReader__post_header_lengths
         if lengths and len(lengths) >= event_type and lengths[event_type - 1] != post_header:
-            return self.library_event(packet)
+            return self.library_event(data)
         pos = _HEADER + post_header
         if version2:
             pos += int.from_bytes(data[_HEADER + 8:_HEADER + 10], "little") - 2
         columns = data[pos]
         if columns >= 251 or columns != len(table.columns):
-            return self.library_event(packet)
+            return self.library_event(data)
         pos += 1
         present = (1 << columns) - 1
         bitmap = (columns + 7) // 8
@@ -183,7 +216,7 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
             # Only full row images: a column left out (binlog_row_image=MINIMAL) is the
             # library's business.
             if int.from_bytes(data[pos:pos + bitmap], "little") != present:
-                return self.library_event(packet)
+                return self.library_event(data)
             pos += bitmap
         return RawRows(op, table, f"{table.schema}.{table.table}", data, pos,
-                       len(data) - self._checksum_len(), packet)
+                       len(data) - self._checksum_len())

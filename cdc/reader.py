@@ -176,7 +176,7 @@ class BinlogReader:
                         if images is not None:
                             rows += _fast_records(event.op, shape.name, images, cursor, batch)
                         else:  # the library decodes what the codec does not know
-                            event = stream.library_event(event.packet)
+                            event = stream.library_event(event.data)
                             if event is not None:
                                 rows += _RowsPlan(event, shape).records(event.rows, cursor,
                                                                         batch)
