@@ -41,7 +41,6 @@ from pymysqlreplication.event import (
 from pymysqlreplication.row_event import (
     DeleteRowsEvent,
     RowsEvent,
-    TableMapEvent,
     UpdateRowsEvent,
     WriteRowsEvent,
 )
@@ -368,36 +367,3 @@ def _read_time2(self: Any, column: Any) -> dt.timedelta:
 
 RowsEvent._RowsEvent__read_time2 = _read_time2
 
-
-_TABLE_MAP_CACHE_SIZE: Final = 1024
-_table_maps: dict[bytes, dict[str, Any]] = {}
-_parse_table_map = TableMapEvent.__init__
-
-
-def _cached_table_map(self: Any, from_packet: Any, event_size: int, table_map: Any,
-                      ctl_connection: Any, **kwargs: Any) -> None:
-    """``TableMapEvent.__init__``, parsed once per distinct table map.
-
-    The server writes the same table map (with its column names, charsets, enum values)
-    before every rows event; the library parses it again each time, which is about half of
-    its cost per event. A table map whose bytes were seen before reuses that parse (a new
-    layout after ALTER TABLE has new bytes, so it is parsed afresh).
-    """
-    raw = from_packet.packet
-    body = bytes(raw._data[raw._position:raw._position + event_size])
-    cached = _table_maps.get(body)
-    if cached is None or from_packet._BinLogPacketWrapper__data_buffer:
-        _parse_table_map(self, from_packet, event_size, table_map, ctl_connection, **kwargs)
-        if self._processed and not from_packet._BinLogPacketWrapper__data_buffer:
-            if len(_table_maps) >= _TABLE_MAP_CACHE_SIZE:
-                _table_maps.clear()
-            _table_maps[body] = {k: v for k, v in self.__dict__.items() if k != "packet"}
-        return
-    self.__dict__.update(cached)
-    self.packet = from_packet
-    self.event_type = from_packet.event_type
-    self.timestamp = from_packet.timestamp
-    table_map[self.table_id] = self.table_obj
-
-
-TableMapEvent.__init__ = _cached_table_map
