@@ -212,7 +212,8 @@ def partition_key(row: RowImage, columns: Sequence[str], table: str) -> str:
 _ROW_INDEX_LIMIT: Final = 1 << 48
 
 
-def _version(shape: TableShape, row: RowImage, ctx: TxnContext, row_index: int) -> str:
+def version_of(shape: TableShape, row: RowImage, ctx: TxnContext, row_index: int) -> str:
+    """The event's version: the table's version column, else the binlog version."""
     column = shape.rule.version_column
     if column is None:
         if not 0 < row_index < _ROW_INDEX_LIMIT:
@@ -236,7 +237,7 @@ def _event(op: Op, shape: TableShape, before: RowImage | None, after: RowImage |
         key=partition_key(row, shape.partition_columns, shape.name),
         before=before,
         after=after,
-        version=_version(shape, row, ctx, row_index),
+        version=version_of(shape, row, ctx, row_index),
         source=Source(
             server_id=ctx.server_id, server_uuid=ctx.server_uuid, epoch=ctx.epoch,
             gtid=ctx.gtid, file=ctx.file, pos=ctx.txn_pos, row_index=row_index, ts_ms=ctx.ts_ms,

@@ -1,4 +1,9 @@
-"""The binlog reader: python-mysql-replication, turned into batches of row records.
+"""The binlog reader: the source's binlog, turned into batches of row records.
+
+It reads the dump packets of python-mysql-replication's connection itself
+(:mod:`cdc.binlog_stream`) and decodes the rows of each table with a codec compiled from
+its table map (:mod:`cdc.rowcodec`); a table with a column type the codec does not know,
+a partial row image, or any other event goes through the library's own decoding.
 
 The library is synchronous, so the reader runs in a thread or in a process of its own
 (:mod:`cdc.reader_process`, the worker's way) and hands its batches through a bounded sink:
@@ -8,10 +13,10 @@ table map, and numbers it inside its transaction (:class:`cdc.position.TxnCursor
 batches are either those records (``raw=True``) or, assembled on the spot, :class:`Emit`
 and :class:`Commit` (see :mod:`cdc.assemble`).
 
-The library reconnects by itself on a lost connection, but from its original
-``auto_position``, replaying the stream from the start. The cursor notices a GTID that is
-already done and raises :class:`~cdc.position.StreamRewound` instead, so the worker reopens
-the stream from its own checkpoint.
+A lost connection ends the stream with the connection's error, and the worker reopens it
+from its own checkpoint (the library's ``fetchone`` would reconnect by itself from its
+original ``auto_position``, replaying the stream; should it ever, the cursor notices a GTID
+that is already done and raises :class:`~cdc.position.StreamRewound`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Protocol
 
-from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.constants import FIELD_TYPE, NONE_SOURCE
 from pymysqlreplication.event import (
     GtidEvent,
@@ -37,14 +41,15 @@ from pymysqlreplication.event import (
 from pymysqlreplication.row_event import (
     DeleteRowsEvent,
     RowsEvent,
-    TableMapEvent,
     UpdateRowsEvent,
     WriteRowsEvent,
 )
 
 from cdc.assemble import Assembler, Batch, Commit, Emit, Record
+from cdc.binlog_stream import Gtid, PacketStream, RawRows, Xid
 from cdc.normalize import RowConverter, TableShape, binlog_kind
 from cdc.position import Flavor, Position, SourceIdentity, TxnCursor
+from cdc.rowcodec import Image, TableCodec, compile_table
 from schemas.config import Dsn
 from schemas.events import Op
 from schemas.values import Kind
@@ -91,6 +96,7 @@ class BinlogReader:
         self._out = out
         self._heartbeat_s = heartbeat_s
         self._stop = threading.Event()
+        self._codecs: dict[str, tuple[Any, TableShape, TableCodec | None]] = {}
         self._assembler = None if raw else Assembler(partitions)
 
     def stop(self) -> None:
@@ -117,11 +123,11 @@ class BinlogReader:
                 if self._stop.is_set():
                     raise ReaderStopped from None
 
-    def _open(self) -> BinLogStreamReader:
+    def _open(self) -> PacketStream:
         shapes = self._shapes()
         schemas = sorted({name.partition(".")[0] for name in shapes})
         tables = sorted({name.partition(".")[2] for name in shapes})
-        return BinLogStreamReader(
+        return PacketStream(
             connection_settings={
                 "host": self._dsn.host, "port": self._dsn.port or 3306,
                 "user": self._dsn.user or "", "password": self._dsn.password or "",
@@ -133,7 +139,7 @@ class BinlogReader:
             auto_position=self._start.gtid,
             only_schemas=schemas,
             only_tables=tables,
-            # Heartbeats make fetchone() return while the source is idle, so a stop is
+            # Heartbeats make the stream return while the source is idle, so a stop is
             # seen within a heartbeat interval.
             only_events=[MariadbGtidEvent, GtidEvent, XidEvent, QueryEvent, RotateEvent,
                          HeartbeatLogEvent, WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent],
@@ -148,6 +154,7 @@ class BinlogReader:
         file = self._start.file
         in_txn = False
         ts_ms = 0
+        log_pos = 0
         announced: dict[str, TableShape] = {}
         batch: list[Record] = []
         rows = 0
@@ -155,22 +162,27 @@ class BinlogReader:
         identity = self._identity
         try:
             while not self._stop.is_set():
-                event = stream.fetchone()
-                if event is None:
-                    continue
+                event = stream.next_item()
                 state: str | None = None
-                if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
-                    name = f"{event.schema}.{event.table}"
-                    shape = self._shapes().get(name)
-                    if shape is None or not in_txn:
-                        continue
-                    if announced.get(name) is not shape:
-                        announced[name] = shape
-                        batch.append(("S", shape))
-                    rows += _RowsPlan(event, shape).records(event.rows, cursor, batch)
-                elif isinstance(event, XidEvent):
+                kind = type(event)
+                if kind is RawRows:
+                    shape = self._shapes().get(event.name)
+                    if shape is not None and in_txn:
+                        if announced.get(event.name) is not shape:
+                            announced[event.name] = shape
+                            batch.append(("S", shape))
+                        images = self._decode(event, shape)
+                        if images is not None:
+                            rows += _fast_records(event.op, shape.name, images, cursor, batch)
+                        else:  # the library decodes what the codec does not know
+                            event = stream.library_event(event.data)
+                            if event is not None:
+                                rows += _RowsPlan(event, shape).records(event.rows, cursor,
+                                                                        batch)
+                elif kind is Xid:
                     state = cursor.commit()
-                elif isinstance(event, (MariadbGtidEvent, GtidEvent)):
+                    log_pos = event.log_pos
+                elif kind is Gtid:
                     explicit = (self._flavor == "mariadb"
                                 and not event.flags & _FL_STANDALONE)
                     before = cursor.state
@@ -179,16 +191,26 @@ class BinlogReader:
                     ts_ms = event.timestamp * 1000
                     batch.append(("T", identity.server_id, identity.server_uuid,
                                   identity.epoch, event.gtid, file, binlog_file_index(file),
-                                  event.packet.log_pos - event.packet.event_size, ts_ms, before))
+                                  event.txn_pos, ts_ms, before))
+                elif isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
+                    # A rows event the stream left to the library (a partial row image).
+                    name = f"{event.schema}.{event.table}"
+                    shape = self._shapes().get(name)
+                    if shape is not None and in_txn:
+                        if announced.get(name) is not shape:
+                            announced[name] = shape
+                            batch.append(("S", shape))
+                        rows += _RowsPlan(event, shape).records(event.rows, cursor, batch)
                 elif isinstance(event, QueryEvent):
                     query = event.query.lstrip()
                     state = cursor.query(query)
+                    log_pos = event.packet.log_pos
                     if query[:8].upper().startswith(_DDL):
                         self._refresh_shapes()
                 elif isinstance(event, RotateEvent):
                     file = event.next_binlog
                 if state is not None and in_txn:
-                    batch.append(("C", state, file, event.packet.log_pos, ts_ms))
+                    batch.append(("C", state, file, log_pos, ts_ms))
                     in_txn = False
                 now = time.monotonic()
                 if batch and (rows >= BATCH_ROWS or now - flushed_at >= BATCH_SECONDS):
@@ -200,6 +222,54 @@ class BinlogReader:
                 self._put(batch)
         finally:
             stream.close()
+
+    def _decode(self, event: RawRows, shape: TableShape) -> list[Image] | None:
+        """The event's row images in wire form by the table's codec; None: not decodable
+        here (a column type the codec does not know, or bytes it cannot make sense of)."""
+        known = self._codecs.get(event.name)
+        if known is None or known[0] is not event.table or known[1] is not shape:
+            codec = compile_table(event.table.columns, shape.kinds)
+            if codec is None:
+                log.info("%s: a column type without a fast decoder; the library decodes "
+                         "its rows", event.name)
+            known = self._codecs[event.name] = (event.table, shape, codec)
+        codec = known[2]
+        if codec is None:
+            return None
+        try:
+            images = codec.images(event.data, event.pos, event.end)
+        except Exception:  # whatever the codec trips on, the library decides
+            log.warning("%s: the fast decoder failed on a rows event; the library decodes it",
+                        event.name, exc_info=True)
+            return None
+        if event.op == "update" and len(images) % 2:
+            return None
+        return images
+
+
+def _fast_records(op: str, table: str, images: list[Image], cursor: TxnCursor,
+                  out: list[Record]) -> int:
+    """Append a ``("R", ...)`` record per row not yet delivered; how many rows."""
+    count = 0
+    if op == "update":
+        for i in range(0, len(images), 2):
+            row_index = cursor.row()
+            if row_index:
+                out.append(("R", op, table, images[i], images[i + 1], row_index))
+                count += 1
+    elif op == "insert":
+        for image in images:
+            row_index = cursor.row()
+            if row_index:
+                out.append(("R", op, table, None, image, row_index))
+                count += 1
+    else:
+        for image in images:
+            row_index = cursor.row()
+            if row_index:
+                out.append(("R", op, table, image, None, row_index))
+                count += 1
+    return count
 
 
 class _RowsPlan:
@@ -297,36 +367,3 @@ def _read_time2(self: Any, column: Any) -> dt.timedelta:
 
 RowsEvent._RowsEvent__read_time2 = _read_time2
 
-
-_TABLE_MAP_CACHE_SIZE: Final = 1024
-_table_maps: dict[bytes, dict[str, Any]] = {}
-_parse_table_map = TableMapEvent.__init__
-
-
-def _cached_table_map(self: Any, from_packet: Any, event_size: int, table_map: Any,
-                      ctl_connection: Any, **kwargs: Any) -> None:
-    """``TableMapEvent.__init__``, parsed once per distinct table map.
-
-    The server writes the same table map (with its column names, charsets, enum values)
-    before every rows event; the library parses it again each time, which is about half of
-    its cost per event. A table map whose bytes were seen before reuses that parse (a new
-    layout after ALTER TABLE has new bytes, so it is parsed afresh).
-    """
-    raw = from_packet.packet
-    body = bytes(raw._data[raw._position:raw._position + event_size])
-    cached = _table_maps.get(body)
-    if cached is None or from_packet._BinLogPacketWrapper__data_buffer:
-        _parse_table_map(self, from_packet, event_size, table_map, ctl_connection, **kwargs)
-        if self._processed and not from_packet._BinLogPacketWrapper__data_buffer:
-            if len(_table_maps) >= _TABLE_MAP_CACHE_SIZE:
-                _table_maps.clear()
-            _table_maps[body] = {k: v for k, v in self.__dict__.items() if k != "packet"}
-        return
-    self.__dict__.update(cached)
-    self.packet = from_packet
-    self.event_type = from_packet.event_type
-    self.timestamp = from_packet.timestamp
-    table_map[self.table_id] = self.table_obj
-
-
-TableMapEvent.__init__ = _cached_table_map
