@@ -113,25 +113,33 @@ def check_java() -> None:
 
 def fetch_kafka_jars() -> Path:
     """The Kafka jars from Maven Central, fetched once into the cache directory."""
-    cache = layout.kafka_cache_dir()
+    return fetch_maven_jars(POM, layout.kafka_cache_dir(), "Apache Kafka",
+                            {"kafka.version": layout.KAFKA_VERSION})
+
+
+def fetch_maven_jars(pom: Path, cache: Path, what: str, versions: dict[str, str]) -> Path:
+    """``pom``'s dependencies from Maven Central, fetched once into ``cache`` (a marker says
+    the copy is whole; a lock keeps two processes from fetching at once). ``versions`` are
+    the pom's version properties, passed as ``-Dname=value``."""
     marker = cache / ".complete"
     if marker.exists():
         return cache
     with locked(cache / ".lock"):
         if marker.exists():  # fetched by another process while we waited
             return cache
-        log.info("fetching Apache Kafka %s jars from Maven Central into %s",
-                 layout.KAFKA_VERSION, cache)
+        pinned = " ".join(versions.values())
+        log.info("fetching %s %s jars from Maven Central into %s", what, pinned, cache)
         result = subprocess.run(
-            [program_path("mvn"), "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-             f"-DoutputDirectory={cache}", f"-Dkafka.version={layout.KAFKA_VERSION}"],
+            [program_path("mvn"), "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+             f"-DoutputDirectory={cache}",
+             *(f"-D{name}={value}" for name, value in versions.items())],
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:
             raise StackError(
-                f"mvn could not fetch the Kafka jars:\n{result.stdout}{result.stderr}"
+                f"mvn could not fetch the {what} jars:\n{result.stdout}{result.stderr}"
             )
-        marker.write_text(layout.KAFKA_VERSION + "\n")
+        marker.write_text(pinned + "\n")
     return cache
 
 
