@@ -1,7 +1,7 @@
 """CDC worker throughput against a plain python-mysql-replication loop and ``mariadb-binlog``.
 
     .venv/bin/python -m bench.cdc_throughput [--stack-dir DIR --base-port N]
-        [--single-rows 30000] [--batch-rows 200000] [--rounds 3]
+        [--single-rows 30000] [--batch-rows 200000] [--rounds 3] [--skip-debezium]
 
 Builds two binlog ranges on the local stack (its own tables, each range in its own binlog
 files): ``single_row`` (one-row INSERT transactions) and ``batch_1000`` (INSERT statements
@@ -14,9 +14,12 @@ of 1,000 rows). For each range it measures, in one run:
 - ``plain_loop``: a bare ``BinLogStreamReader`` loop over the same range that touches every
   row's values (the library's own speed), timed from its first rows event;
 - ``mariadb_binlog``: ``mariadb-binlog -v`` over copies of the range's binlog files,
-  counting ``### INSERT`` lines.
+  counting ``### INSERT`` lines;
+- ``debezium``: Debezium's MariaDB connector in its embedded engine from the range's start,
+  counting its Connect records, timed from the first (:mod:`bench.debezium_rate`; skipped
+  with ``--skip-debezium``).
 
-The three take turns for ``--rounds`` rounds and each reports its best round, so a burst
+The readers take turns for ``--rounds`` rounds and each reports its best round, so a burst
 of other work on the machine does not decide the comparison. It also reports the worker's
 peak RSS: both of its processes (``VmHWM`` of the asyncio side plus the reader child's
 ``ru_maxrss``). The last line is one JSON object.
@@ -41,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import pymysql
+
+from bench import debezium_rate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -272,6 +277,8 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3,
                         help="measure each reader this many times, taking turns; keep the best")
+    parser.add_argument("--skip-debezium", action="store_true",
+                        help="leave out the Debezium baseline (a quicker run)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -290,7 +297,7 @@ def main() -> None:
         span = build(info.mariadb_port, label, rows, per_statement)
         print(f"built {label}: {rows} rows in {len(span.files)} binlog file(s) "
               f"({time.perf_counter() - started:.1f} s)", flush=True)
-        # The three readers take turns, round after round, and each keeps its best round:
+        # The readers take turns, round after round, and each keeps its best round:
         # other work on the machine comes and goes, and would otherwise favour whichever
         # reader happened to run in a quiet moment.
         best = dict.fromkeys(("worker_rows_per_s", "plain_loop_rows_per_s",
@@ -301,12 +308,15 @@ def main() -> None:
             rates = {"worker_rows_per_s": run.rows_per_s,
                      "plain_loop_rows_per_s": plain_loop(info.mariadb_port, span),
                      "mariadb_binlog_rows_per_s": mariadb_binlog(Path(args.stack_dir), span)}
+            if not args.skip_debezium:
+                rates["debezium_rows_per_s"] = debezium_rate.measure(
+                    info.mariadb_port, span, _replica_id()).rows_per_s
             print(f"{label} round {round_no}: " + ", ".join(
                 f"{key.removesuffix('_rows_per_s')} {rate:,.0f} rows/s"
                 for key, rate in rates.items())
                 + f" (worker CPU per row: reader {run.reader_cpu_us_per_row:.1f} us, "
                 f"publisher {run.publisher_cpu_us_per_row:.1f} us)", flush=True)
-            best = {key: max(best[key], rates[key]) for key in best}
+            best = {key: max(best.get(key, 0.0), rate) for key, rate in rates.items()}
         results[label] = {key: round(rate) for key, rate in best.items()}
     results["worker_peak_rss_mb"] = round(peak, 1)
     print(f"{'workload':<12} {'worker':>12} {'plain loop':>12} {'mariadb-binlog':>15} "
@@ -316,6 +326,11 @@ def main() -> None:
         print(f"{label:<12} {r['worker_rows_per_s']:>12,} {r['plain_loop_rows_per_s']:>12,} "
               f"{r['mariadb_binlog_rows_per_s']:>15,} "
               f"{r['worker_rows_per_s'] / r['plain_loop_rows_per_s']:>13.2f}")
+    if not args.skip_debezium:
+        for label in ("single_row", "batch_1000"):
+            r = results[label]
+            print(f"{label}: worker/debezium "
+                  f"{r['worker_rows_per_s'] / r['debezium_rows_per_s']:.2f}")
     print(f"worker peak RSS: {results['worker_peak_rss_mb']} MB")
     print(json.dumps(results))
 
