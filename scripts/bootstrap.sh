@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever is missing on a fresh Debian machine, and nothing else: MariaDB, Redis,
-# Maven and (when `java` is absent) a Java 17 runtime from Debian's packages; Python's venv
+# Maven and (when `javac` is absent) a Java 17 JDK from Debian's packages (the CDC benchmark
+# compiles its Debezium harness; the JDK brings the runtime too); Python's venv
 # module if needed; a .venv with cachesync and its dev extras; the Apache Kafka jars from Maven
 # Central (`cachesync stack install`). Idempotent, and a few seconds when everything is there.
 set -euo pipefail
@@ -15,7 +16,7 @@ need=()
 command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
-command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 if [ ! -x .venv/bin/python ]; then
   if ! command -v "$python" >/dev/null 2>&1; then
     need+=(python3 python3-venv)
