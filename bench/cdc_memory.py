@@ -72,7 +72,9 @@ class Tree:
                 continue
             proc = self.procs.get(pid)
             if proc is None:
-                proc = self.procs[pid] = Proc(_role(pid, self.root))
+                proc = self.procs[pid] = Proc("other")
+            if proc.role == "other":  # a child not yet exec'd shows its parent's cmdline
+                proc.role = _role(pid, self.root)
             proc.rss, proc.hwm = status
             proc.peak = max(proc.peak, proc.rss)
             total += proc.rss
@@ -183,17 +185,21 @@ def _config(info: Any, name: str, table: str, directory: Path) -> Path:
     return path
 
 
-def _wait_idle(tree: Tree, proc: subprocess.Popen[bytes], sample_s: float) -> None:
-    """Until the reader child runs and the tree's RSS has settled (start-up is over)."""
-    deadline = time.monotonic() + 60
-    last, still = 0, 0
-    while still < int(2 / sample_s):
+def _wait_idle(conn: pymysql.Connection[pymysql.cursors.Cursor], tree: Tree,
+               proc: subprocess.Popen[bytes], sample_s: float) -> None:
+    """Until the reader child streams the binlog and the tree's RSS has not moved by
+    1 MiB for 2 s (start-up is over)."""
+    deadline = time.monotonic() + 120
+    window: list[int] = []
+    while len(window) < int(2 / sample_s) or max(window) - min(window) >= MIB:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the worker did not start (see its log)")
         total = tree.sample()
-        settled = tree.by_role("reader") and abs(total - last) < MIB
-        still = still + 1 if settled else 0
-        last = total
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                        "WHERE COMMAND LIKE 'Binlog Dump%'")
+            streaming = int(cur.fetchone()[0]) > 0  # type: ignore[index]
+        window = [*window, total][-int(2 / sample_s):] if streaming else []
         time.sleep(sample_s)
 
 
@@ -214,7 +220,7 @@ def run(info: Any, rows: int, sample_s: float) -> dict[str, Any]:
                                     stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         try:
             tree = Tree(proc.pid)
-            _wait_idle(tree, proc, sample_s)
+            _wait_idle(conn, tree, proc, sample_s)
             idle = {pid: p.rss for pid, p in tree.procs.items()}
             idle_sum = sum(idle.values())
             tree.peak_sum = 0
