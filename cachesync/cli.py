@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Final
+
 import click
 
-from cachesync.config_cli import config
-from cachesync.db import db
-from cachesync.demo import demo
-from cachesync.inspector.cli import inspect
 from cachesync.logs import setup_logging
-from cachesync.stack.cli import stack
-from cdc.cli import cdc
-from consumers.cli import consume
-from reconciler.cli import reconcile, replay
+
+_COMMANDS: Final = {
+    "stack": "cachesync.stack.cli:stack",
+    "config": "cachesync.config_cli:config",
+    "db": "cachesync.db:db",
+    "reconcile": "reconciler.cli:reconcile",
+    "replay": "reconciler.cli:replay",
+    "consume": "consumers.cli:consume",
+    "cdc": "cdc.cli:cdc",
+    "demo": "cachesync.demo:demo",
+    "inspect": "cachesync.inspector.cli:inspect",
+}
+"""Subcommand → ``module:attribute`` of its click command."""
+
+
+class _LazyGroup(click.Group):
+    """Imports a subcommand's module only when that subcommand is used (or listed by
+    ``--help``): a long-running worker holds only its own part of the code in memory, and
+    so does the CDC worker's spawned reader process, which imports this module again."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = _COMMANDS.get(cmd_name)
+        if spec is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = spec.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
 
 
 @click.group(
+    cls=_LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "CACHESYNC"}
 )
 @click.option("--log-level", default="INFO", show_default=True, show_envvar=True,
@@ -26,13 +53,3 @@ def main(*, log_level: str, log_json: bool) -> None:
     """cachesync: keep Redis caches in several regions consistent with a MySQL binlog."""
     setup_logging(log_level, json_lines=log_json)
 
-
-main.add_command(stack)
-main.add_command(config)
-main.add_command(db)
-main.add_command(reconcile)
-main.add_command(replay)
-main.add_command(consume)
-main.add_command(cdc)
-main.add_command(demo)
-main.add_command(inspect)

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy.dialects.mysql import DATETIME
 
 from cachesync.settings_cli import config_option, load_or_exit
@@ -90,6 +88,10 @@ def engine_for(settings: Settings) -> sa.Engine:
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
     """Create the engine schema if needed and apply migrations up to ``revision``."""
+    # Alembic (and Mako) only here: the workers import this module for its tables.
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415
+
     server = create_engine(settings.engine_dsn, "")
     try:
         with server.begin() as conn:

@@ -137,6 +137,19 @@ async def consume(bootstrap: str, topic: str, *, until: Callable[[list[Record]],
     return records
 
 
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """How many records ``topic`` holds (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    finally:
+        await consumer.stop()
+    return sum(ends.values())
+
+
 def mysql(stack: StackInfo, database: str | None = "app", *, autocommit: bool = True
           ) -> pymysql.Connection[pymysql.cursors.Cursor]:
     return pymysql.connect(host="127.0.0.1", port=stack.mariadb_port, user="root",
