@@ -46,10 +46,11 @@ _HEADER: Final = 8
 _PR_SET_PDEATHSIG: Final = 1
 _SPAWN: Final = multiprocessing.get_context("spawn")
 _GC_THRESHOLDS: Final = (50_000, 20, 20)
-_READER_GC_YOUNG: Final = 10_000
 """Both processes allocate a few short-lived containers per row, none in reference cycles:
 collect the young generation less often (measured: 3-7% of the reader's CPU, a quarter of
 the assembling's)."""
+_READER_GC_YOUNG: Final = 10_000
+"""The reader's young generation (see :func:`_child`)."""
 
 
 class ReaderDied(RuntimeError):
