@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import itertools
 import json
 import logging
@@ -569,13 +570,22 @@ class Torture:
         if missing:
             log.error("%d committed ledger ids are not in the topic, e.g. %s", len(missing),
                       missing[:20])
-        starts = [r.first_ledger_id for r in self.results]
-        for lost_id in missing:
-            window = max((i for i, start in enumerate(starts) if start <= lost_id), default=0)
-            self.results[window].lost += 1
+        by_window = losses_by_window(missing, [r.first_ledger_id for r in self.results])
+        for result, lost in zip(self.results, by_window, strict=True):
+            result.lost = lost
         log.info("ledger: %d ids committed (%d with an unknown commit outcome, %d of them in "
                  "the table), %d read back from the topic", len(committed),
                  len(self.ledger.uncertain), len(self.ledger.uncertain & in_db), len(published))
+
+
+def losses_by_window(missing: list[int], starts: list[int]) -> list[int]:
+    """How many ``missing`` ids each window holds; window ``i`` starts at id ``starts[i]``
+    (ascending) and ends where the next begins; ids before the first count in the first."""
+    counts = [0] * len(starts)
+    for lost_id in missing:
+        window = bisect.bisect_right(starts, lost_id) - 1
+        counts[max(window, 0)] += 1
+    return counts
 
 
 async def ledger_ids_in_topic(bootstrap: str, topic: str, partitions: int) -> set[int]:

@@ -33,9 +33,10 @@ def test_short_torture_run_loses_nothing_and_leaves_nothing_stale(stack_control:
          "--base-port", str(base_port), "--faults", ",".join(FAULTS),
          "--big-txn-rows", "10000", "--redis-outage-s", "5", "--partitions", "4",
          "--rate", "60", "--writers", "2", "--read-rate", "20", "--ledger-rate", "20",
-         "--users", "500", "--warmup-s", "1", "--gap-s", "1", "--recover-timeout-s", "60",
+         "--users", "500", "--warmup-s", "1", "--gap-s", "1", "--recover-timeout-s", "150",
+         "--caught-up-lag-s", "5",
          "--seed", "7"],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=300,
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=540,
     )
     output = result.stdout + "\n" + result.stderr[-4000:]
     assert result.returncode == 0, output
