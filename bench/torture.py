@@ -88,6 +88,7 @@ import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from cachesync import db
+from cachesync.demo import wait_for_cdc_start
 from cachesync.stack import Stack, StackInfo
 from cachesync.supervise import CACHESYNC, Child, keep_running
 from cachesync.workload import APP_TABLES, CacheAsideReader, WorkloadStats, Writer, connect, prepare
@@ -361,13 +362,6 @@ class Torture:
             conn.close()
         self.markers.create()
 
-    def wait_cdc_started(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self._checkpoint() is None:
-            if time.monotonic() > deadline or not self.children["cdc"].alive():
-                raise RuntimeError(f"the CDC worker did not start; see {self.log_dir}/cdc.log")
-            time.sleep(0.2)
-
     def _checkpoint(self) -> tuple[int, int] | None:
         conn = connect(self.info)
         try:
@@ -515,7 +509,7 @@ class Torture:
         for child in self.children.values():
             child.start()
         try:
-            self.wait_cdc_started()
+            wait_for_cdc_start(self.info, self.settings.source.name)
             self.traffic.start()
             time.sleep(self.args.warmup_s)
             for number, name in enumerate(faults, 1):

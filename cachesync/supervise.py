@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -36,28 +36,18 @@ CONNECTION_ERRORS: Final = (pymysql.err.Error, sa.exc.SQLAlchemyError, redis.Red
 class Child:
     """One worker process, ``cachesync ARGS...``, logging (appending) to ``log_path``."""
 
-    def __init__(self, name: str, args: list[str], log_path: Path,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, name: str, args: list[str], log_path: Path) -> None:
         self.name = name
         self.args = args
         self.log_path = log_path
-        self._env = dict(os.environ) | dict(env or {}) | {"PYTHONUNBUFFERED": "1"}
+        self._env = dict(os.environ) | {"PYTHONUNBUFFERED": "1"}
         self._proc: subprocess.Popen[bytes] | None = None
-        self.unplanned_exits = 0
-        """Times the process was found dead without having been killed or stopped."""
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
         with self.log_path.open("ab") as out:
             self._proc = subprocess.Popen([CACHESYNC, *self.args], stdout=out,
                                           stderr=subprocess.STDOUT, env=self._env)
         log.info("started %s (pid %d)", self.name, self._proc.pid)
-
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def kill(self) -> None:
         """SIGKILL, and wait until it is gone."""
@@ -85,7 +75,6 @@ class Child:
         """Start it again if it died on its own (as a service manager would); True if so."""
         if self._proc is None or self._proc.poll() is None:
             return False
-        self.unplanned_exits += 1
         log.warning("%s exited on its own with status %s; starting it again (see %s)",
                     self.name, self._proc.returncode, self.log_path)
         self.start()
