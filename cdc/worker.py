@@ -48,7 +48,10 @@ FLUSH_TIMEOUT_S: Final = 30.0
 ER_MASTER_FATAL_ERROR_READING_BINLOG: Final = 1236
 _PURGED_HINTS: Final = ("purged", "could not find", "not found")
 RECONNECTABLE: Final = (StreamRewound, pymysql.err.OperationalError,
-                        pymysql.err.InterfaceError, ConnectionError, OSError)
+                        pymysql.err.InterfaceError, sa.exc.OperationalError,
+                        sa.exc.InterfaceError, ConnectionError, OSError)
+"""Lost connections: to the binlog stream (pymysql) and to the checkpoint's database
+(SQLAlchemy wraps the same errors), e.g. while the server restarts."""
 
 
 class PurgedBinlogError(RuntimeError):
