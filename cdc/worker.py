@@ -20,13 +20,20 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 import pymysql
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_exponential
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_never,
+    wait_exponential,
+)
 
 from cachesync import db
 from cachesync.kafka import ensure_topic
@@ -54,8 +61,24 @@ RECONNECTABLE: Final = (StreamRewound, pymysql.err.OperationalError,
 (SQLAlchemy wraps the same errors), e.g. while the server restarts."""
 
 
+def kafka_unavailable(error: BaseException) -> bool:
+    """Whether a Kafka failure is the cluster being unreachable or electing a leader (worth a
+    new producer and a resend) rather than a refusal that would fail again (a record too
+    large, missing authorization)."""
+    return isinstance(error, KafkaError) and (error.retriable
+                                               or isinstance(error, KafkaTimeoutError))
+
+
 class PurgedBinlogError(RuntimeError):
     """The checkpoint's position is no longer in the source's binlog."""
+
+
+@dataclass(slots=True)
+class _Resume:
+    """Where the next producer starts: the acknowledged position and the source's identity."""
+
+    identity: SourceIdentity
+    position: Position
 
 
 class CdcWorker:
@@ -137,16 +160,43 @@ class CdcWorker:
     # -- streaming --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Stream until ``stop`` is set, then flush, checkpoint and return."""
+        """Stream until ``stop`` is set, then flush, checkpoint and return.
+
+        A lost binlog or checkpoint connection reopens the stream from the checkpoint; a
+        Kafka that stays unavailable longer than the producer's own retries (a broker
+        restart, a leader election) replaces the producer and resends from the checkpoint.
+        """
         identity, start = await asyncio.to_thread(self.prepare)
         await ensure_topic(self._settings.kafka, self._settings.kafka.topic)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(kafka_unavailable), stop=stop_never,
+            wait=wait_exponential(multiplier=0.5, max=10), reraise=True,
+            before_sleep=lambda state: log.warning(
+                "Kafka unavailable (%r); restarting the producer and sending again from the "
+                "checkpoint", state.outcome.exception() if state.outcome else None),
+        )
+        resume = _Resume(identity, start)
+        async for attempt in retrying:
+            with attempt:
+                if stop.is_set():
+                    return
+                await self._produce(resume, stop)
+
+    async def _produce(self, resume: _Resume, stop: asyncio.Event) -> None:
+        """Stream with one producer from ``resume``; whatever ends it, saves the acknowledged
+        position as the checkpoint and leaves it in ``resume`` for the next producer."""
+        identity = resume.identity
         producer = AIOKafkaProducer(
             bootstrap_servers=self._settings.kafka.bootstrap_servers,
             enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024,
             max_request_size=8 * 1024 * 1024,
         )
-        await producer.start()
-        tracker = AckTracker(start)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        tracker = AckTracker(resume.position)
         try:
             retrying = AsyncRetrying(
                 retry=retry_if_exception_type(RECONNECTABLE), stop=stop_never,
@@ -162,9 +212,9 @@ class CdcWorker:
         finally:
             try:
                 await asyncio.wait_for(producer.flush(), FLUSH_TIMEOUT_S)
-            except TimeoutError:
+            except (TimeoutError, KafkaError):
                 log.warning("Kafka did not acknowledge the last sends within %.0f s; they are "
-                            "sent again after the restart", FLUSH_TIMEOUT_S)
+                            "sent again from the checkpoint", FLUSH_TIMEOUT_S)
             await producer.stop()
             with contextlib.suppress(KafkaError):  # a failed send raises again: keep the
                 tracker.advance()                  # prefix acknowledged before it
@@ -172,6 +222,7 @@ class CdcWorker:
             await asyncio.to_thread(self._save, final, identity)
             log.info("stopped at %s (row %d of the next transaction)", final.gtid,
                      final.row_index)
+            resume.identity, resume.position = identity, final
 
     def _save(self, position: Position, identity: SourceIdentity) -> None:
         self._checkpoints.save(position, identity.server_id, identity.server_uuid,
