@@ -1,0 +1,169 @@
+"""The demo's figures from scrapes (cachesync.demo_stats), no services."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from cachesync.demo_stats import (
+    Buckets,
+    Point,
+    RegionPoint,
+    bucket_delta,
+    buckets,
+    drained,
+    point,
+    rates,
+    total,
+    window_start,
+)
+
+
+def _samples(registry: CollectorRegistry) -> list[Sample]:
+    """What a worker's /metrics endpoint would serve, parsed as the demo parses it."""
+    text = generate_latest(registry).decode()
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def _consumer(region: str, *, events: int, lags: dict[int, int], fenced: int = 0,
+              latencies: tuple[float, ...] = ()) -> list[Sample]:
+    registry = CollectorRegistry()
+    Counter("cachesync_consumer_events_total", "", ["region"], registry=registry
+            ).labels(region).inc(events)
+    lag = Gauge("cachesync_consumer_lag_records", "", ["region", "partition"],
+                registry=registry)
+    for partition, value in lags.items():
+        lag.labels(region, str(partition)).set(value)
+    Counter("cachesync_consumer_fenced_total", "", ["region"], registry=registry
+            ).labels(region).inc(fenced)
+    latency = Histogram("cachesync_commit_to_applied_seconds", "", ["region", "clock"],
+                        buckets=(0.01, 0.1, 1), registry=registry)
+    for seconds in latencies:
+        latency.labels(region, "row").observe(seconds)
+        latency.labels(region, "binlog").observe(seconds + 5)  # another clock: not counted
+    return _samples(registry)
+
+
+def _cdc(events: dict[tuple[str, str], int], behind: float) -> list[Sample]:
+    registry = CollectorRegistry()
+    counter = Counter("cachesync_cdc_events_total", "", ["table", "op"], registry=registry)
+    for (table, op), count in events.items():
+        counter.labels(table, op).inc(count)
+    Gauge("cachesync_cdc_seconds_behind_source", "", registry=registry).set(behind)
+    return _samples(registry)
+
+
+def _inspector(nines: dict[tuple[str, str], float]) -> list[Sample]:
+    registry = CollectorRegistry()
+    gauge = Gauge("cachesync_inspector_nines", "", ["region", "window"], registry=registry)
+    for (region, window), value in nines.items():
+        gauge.labels(region, window).set(value)
+    return _samples(registry)
+
+
+@pytest.mark.parametrize(("labels", "expected"), [
+    ({}, 12.0),
+    ({"op": "insert"}, 7.0),
+    ({"table": "app.users", "op": "delete"}, 5.0),
+    ({"table": "app.none"}, None),
+])
+def test_total_sums_the_matching_label_sets(labels: dict[str, str],
+                                            expected: float | None) -> None:
+    samples = _cdc({("app.users", "insert"): 3, ("app.balances", "insert"): 4,
+                    ("app.users", "delete"): 5}, behind=0)
+    assert total(samples, "cachesync_cdc_events_total", **labels) == expected
+
+
+def test_buckets_of_one_clock_and_region_cumulative_by_bound() -> None:
+    samples = _consumer("east", events=3, lags={}, latencies=(0.005, 0.05, 0.5, 2.0))
+    assert buckets(samples, "cachesync_commit_to_applied_seconds", region="east",
+                   clock="row") == ((0.01, 1.0), (0.1, 2.0), (1.0, 3.0), (math.inf, 4.0))
+    assert buckets(samples, "cachesync_commit_to_applied_seconds", region="west") == ()
+
+
+@pytest.mark.parametrize(("new", "old", "expected"), [
+    (((0.1, 5.0), (math.inf, 7.0)), ((0.1, 2.0), (math.inf, 3.0)),
+     ((0.1, 3.0), (math.inf, 4.0))),
+    (((0.1, 5.0), (math.inf, 7.0)), (), ((0.1, 5.0), (math.inf, 7.0))),
+    # the worker restarted between the scrapes: its counts start again from zero
+    (((0.1, 1.0), (math.inf, 1.0)), ((0.1, 2.0), (math.inf, 3.0)),
+     ((0.1, 1.0), (math.inf, 1.0))),
+])
+def test_bucket_delta(new: Buckets, old: Buckets, expected: Buckets) -> None:
+    assert bucket_delta(new, old) == expected
+
+
+def test_point_reads_every_worker_and_tolerates_silent_ones() -> None:
+    p = point(
+        3.0, rows_written=100, reads=40,
+        cdc=_cdc({("app.users", "insert"): 90}, behind=0.5),
+        consumers={"east": _consumer("east", events=80, lags={0: 4, 1: 6}, fenced=2,
+                                     latencies=(0.05,)),
+                   "west": None},
+        inspector=_inspector({("east", "1"): 6.3, ("west", "1"): 5.0, ("east", "5"): 7.0}),
+    )
+    assert (p.cdc_events, p.binlog_lag_s, p.rows_written, p.reads) == (90.0, 0.5, 100, 40)
+    east, west = p.regions["east"], p.regions["west"]
+    assert (east.events, east.lag_records, east.fenced, east.dlq) == (80.0, 10.0, 2.0, 0.0)
+    assert east.latency[-1] == (math.inf, 1.0)
+    assert east.nines == {"1": 6.3, "5": 7.0}
+    assert (west.events, west.lag_records, west.nines) == (None, None, {"1": 5.0})
+
+
+def _series(*rows: tuple[float, int, float | None, float, float | None, float | None]
+            ) -> list[Point]:
+    """Points from (t, rows written, cdc events, binlog lag, east events, east lag)."""
+    return [Point(t_s=t, rows_written=rows_written, reads=0, cdc_events=cdc,
+                  binlog_lag_s=behind,
+                  regions={"east": RegionPoint(events=events, lag_records=lag)})
+            for t, rows_written, cdc, behind, events, lag in rows]
+
+
+@pytest.mark.parametrize(("window", "expected_t"), [(1.0, 3.0), (2.0, 2.0), (2.5, 1.0),
+                                                    (10.0, 0.0)])
+def test_window_start(window: float, expected_t: float) -> None:
+    series = _series(*((float(t), 0, None, 0.0, None, None) for t in range(5)))
+    assert window_start(series, window).t_s == expected_t
+
+
+def test_rates_over_the_window() -> None:
+    series = _series((0.0, 0, None, 0.0, None, None),
+                     (1.0, 100, 50.0, 1.0, 40.0, 10.0),
+                     (2.0, 300, 250.0, 0.5, 230.0, 20.0),
+                     (3.0, 600, 540.0, 0.25, 520.0, 5.0))
+    figures = rates(series, window_s=2.0)
+    assert figures.window_s == 2.0
+    assert figures.write_rows_per_s == 250.0
+    assert figures.cdc_events_per_s == 245.0
+    assert figures.binlog_lag_s == 0.25
+    east = figures.regions["east"]
+    assert (east.events_per_s, east.lag_records) == (240.0, 5.0)
+    # a worker not scraped yet at the window's start counts from zero
+    assert rates(series, window_s=3.0).cdc_events_per_s == 180.0
+
+
+@pytest.mark.parametrize(("rows", "settle", "expected"), [
+    # caught up and quiet for the whole settle time
+    ([(0, 9, 100.0, 0.0, 100.0, 0.0), (1, 9, 100.0, 0.0, 100.0, 0.0),
+      (2, 9, 100.0, 0.0, 100.0, 0.0)], 2.0, True),
+    # quiet, but not for long enough yet
+    ([(0, 9, 90.0, 0.0, 90.0, 0.0), (1, 9, 100.0, 0.0, 100.0, 0.0),
+      (2, 9, 100.0, 0.0, 100.0, 0.0)], 2.0, False),
+    # the CDC worker still published in the window
+    ([(0, 9, 90.0, 0.0, 100.0, 0.0), (2, 9, 100.0, 0.0, 100.0, 0.0)], 2.0, False),
+    # a consumer still behind
+    ([(0, 9, 100.0, 0.0, 100.0, 3.0), (2, 9, 100.0, 0.0, 100.0, 3.0)], 2.0, False),
+    # the CDC worker says it is behind
+    ([(0, 9, 100.0, 1.0, 100.0, 0.0), (2, 9, 100.0, 1.0, 100.0, 0.0)], 2.0, False),
+    # a worker never answered
+    ([(0, 9, None, None, 100.0, 0.0), (2, 9, None, None, 100.0, 0.0)], 2.0, False),
+    ([(0, 9, 100.0, 0.0, None, None), (2, 9, 100.0, 0.0, None, None)], 2.0, False),
+    ([], 2.0, False),
+])
+def test_drained(rows: list[tuple[float, int, float | None, float, float | None,
+                                  float | None]], settle: float, expected: bool) -> None:
+    assert drained(_series(*rows), settle) is expected
