@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.live import Live
 
 from cachesync import db
-from cachesync.demo_stats import Point, drained, point, rates
+from cachesync.demo_stats import Point, drained, point, rates, stalled
 from cachesync.demo_view import live_line, live_table, plot, run_totals, summary_lines
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.layout import DEFAULT_BASE_PORT, DEFAULT_DATA_DIR
@@ -60,7 +60,8 @@ TICK_S: Final = 0.5
 PLAIN_LINE_INTERVAL_S: Final = 5.0
 LIVE_WINDOW_S: Final = 5.0
 """Rates and quantiles on screen cover this many seconds."""
-DRAIN_TIMEOUT_S: Final = 60.0
+STALL_TIMEOUT_S: Final = 30.0
+"""Draining ends when every worker has caught up, or when nothing moved for this long."""
 DRAIN_SETTLE_S: Final = 2.0
 CHECK_TIMEOUT_S: Final = 30.0
 CHILD_STOP_TIMEOUT_S: Final = 20.0
@@ -100,7 +101,8 @@ class _Signals:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)
+                    if signal.getsignal(s) is not signal.SIG_IGN}  # as under nohup or `&`
         try:
             yield
         finally:
@@ -450,10 +452,12 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals, duration_s: f
             for thread in threads:
                 thread.join()
             workload_s = watch.series[-1].t_s
-            if not watch.until(lambda series: drained(series, DRAIN_SETTLE_S),
-                               phase="draining", timeout_s=DRAIN_TIMEOUT_S):
-                log.warning("the pipeline did not drain within %.0f s; checking anyway",
-                            DRAIN_TIMEOUT_S)
+            watch.until(lambda series: drained(series, DRAIN_SETTLE_S)
+                        or stalled(series, STALL_TIMEOUT_S), phase="draining",
+                        timeout_s=math.inf)
+            if not drained(watch.series, DRAIN_SETTLE_S):
+                log.warning("the pipeline stopped moving for %.0f s before it drained; "
+                            "checking anyway", STALL_TIMEOUT_S)
         click.echo("checking every row against every region (dry-run reconcile)", err=True)
         report = check_consistency(config_path, env, timeout_s=CHECK_TIMEOUT_S)
     finally:

@@ -215,3 +215,14 @@ def latency_quantiles(window: Buckets) -> tuple[float, float] | None:
     if observations(window) <= 0:
         return None
     return None  # the quantiles come with cachesync.promquantile (helper "latency")
+
+
+def stalled(series: Sequence[Point], seconds: float) -> bool:
+    """Whether nothing moved for ``seconds``: the CDC worker published nothing and no region
+    handled a record (a pipeline still draining a backlog is not stalled, however slow)."""
+    if not series or series[-1].t_s - series[0].t_s < seconds:
+        return False
+    new, old = series[-1], window_start(series, seconds)
+    return new.cdc_events == old.cdc_events and all(
+        region.events == old.regions.get(name, RegionPoint()).events
+        for name, region in new.regions.items())

@@ -37,10 +37,10 @@ def _quantiles(region: RegionRates) -> tuple[float | None, float | None]:
 
 def live_table(figures: Rates, *, phase: str, elapsed_s: float, duration_s: float) -> Table:
     """The live table: one row for the writers, one for the CDC worker, one per region."""
-    title = f"cachesync demo: {phase}, {elapsed_s:.0f} s of {duration_s:.0f} s workload"
+    title = f"cachesync demo: {phase}, {elapsed_s:.0f} s (workload: {duration_s:.0f} s)"
     table = Table(title=title, caption=(
-        f"rates over the last {figures.window_s:.0f} s; p50/p99: commit→applied in that "
-        f"window; reads: {figures.reads_per_s:,.0f}/s cache-aside"))
+        f"over the last {figures.window_s:.0f} s: rates, commit→applied p50/p99; "
+        f"cache-aside reads {figures.reads_per_s:,.0f}/s"))
     for column in ("", "rows/s", "lag", "p50", "p99", "fenced", "DLQ", "inspector nines"):
         table.add_column(column, justify="left" if column in {"", "inspector nines"}
                          else "right")

@@ -18,6 +18,7 @@ from cachesync.demo_stats import (
     drained,
     point,
     rates,
+    stalled,
     total,
     window_start,
 )
@@ -167,3 +168,18 @@ def test_rates_over_the_window() -> None:
 def test_drained(rows: list[tuple[float, int, float | None, float, float | None,
                                   float | None]], settle: float, expected: bool) -> None:
     assert drained(_series(*rows), settle) is expected
+
+
+@pytest.mark.parametrize(("rows", "seconds", "expected"), [
+    # nothing moved for the whole time: stalled (drained or not)
+    ([(0, 9, 100.0, 0.0, 90.0, 10.0), (3, 9, 100.0, 0.0, 90.0, 10.0)], 3.0, True),
+    # a region still applies a backlog: slow, not stalled
+    ([(0, 9, 100.0, 0.0, 80.0, 20.0), (3, 9, 100.0, 0.0, 90.0, 10.0)], 3.0, False),
+    # the CDC worker still publishes
+    ([(0, 9, 90.0, 5.0, 90.0, 0.0), (3, 9, 100.0, 5.0, 90.0, 0.0)], 3.0, False),
+    # not watched for long enough
+    ([(0, 9, 100.0, 0.0, 90.0, 10.0), (2, 9, 100.0, 0.0, 90.0, 10.0)], 3.0, False),
+])
+def test_stalled(rows: list[tuple[float, int, float | None, float, float | None,
+                                  float | None]], seconds: float, expected: bool) -> None:
+    assert stalled(_series(*rows), seconds) is expected
