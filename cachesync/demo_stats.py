@@ -26,6 +26,8 @@ LATENCY: Final = "cachesync_commit_to_applied_seconds"
 LATENCY_CLOCK: Final = "row"
 """The commit→applied clock the demo reports: the row's own commit-time column."""
 INSPECTOR_NINES: Final = "cachesync_inspector_nines"
+INSPECTOR_CHECKED: Final = "cachesync_inspector_checked_total"
+INSPECTOR_INCONSISTENT: Final = "cachesync_inspector_inconsistent_total"
 
 Buckets = tuple[tuple[float, float], ...]
 """A cumulative histogram: ``(upper bound, observations at or below it)``, by bound."""
@@ -65,6 +67,29 @@ def observations(cumulative: Buckets) -> float:
 
 
 @dataclass(frozen=True)
+class Nines:
+    """The inspector's figure for one region and one window ("consistent within M s")."""
+
+    nines: float
+    """Measured nines; when nothing failed, the most the sample supports (rule of three)."""
+    checked: float
+    inconsistent: float
+
+    @property
+    def bound_only(self) -> bool:
+        """No inconsistency yet: ``nines`` is a lower bound set by the sample size."""
+        return self.inconsistent == 0
+
+
+def window_seconds(label: str) -> float:
+    """``"10s"`` → 10.0: the inspector labels its windows in seconds."""
+    try:
+        return float(label.removesuffix("s"))
+    except ValueError:
+        return math.inf
+
+
+@dataclass(frozen=True)
 class RegionPoint:
     """One region's counters at one scrape of its consumer (and of the inspector)."""
 
@@ -78,8 +103,8 @@ class RegionPoint:
     """Records sent to the dead-letter topic."""
     latency: Buckets = ()
     """Commit→applied histogram (row clock), cumulative."""
-    nines: Mapping[str, float] = field(default_factory=dict)
-    """The inspector's nines by window label (seconds)."""
+    nines: Mapping[str, Nines] = field(default_factory=dict)
+    """The inspector's figures by window label (``1s``)."""
 
 
 @dataclass(frozen=True)
@@ -104,9 +129,15 @@ def region_point(consumer: Sequence[Sample] | None, inspector: Sequence[Sample] 
     """A region's figures from its consumer's scrape and the inspector's (None: no answer)."""
     nines = {}
     for s in inspector or ():
+        window = s.labels.get("window", "")
         if s.name == INSPECTOR_NINES and s.labels.get("region") == region \
                 and not math.isnan(s.value):
-            nines[s.labels.get("window", "")] = s.value
+            nines[window] = Nines(
+                s.value,
+                checked=total(inspector or (), INSPECTOR_CHECKED, region=region,
+                              window=window) or 0.0,
+                inconsistent=total(inspector or (), INSPECTOR_INCONSISTENT, region=region,
+                                   window=window) or 0.0)
     if consumer is None:
         return RegionPoint(nines=nines)
     return RegionPoint(
@@ -142,7 +173,7 @@ class RegionRates:
     """Commit→applied observations made inside the window (not cumulative over the run)."""
     fenced: float
     dlq: float
-    nines: Mapping[str, float]
+    nines: Mapping[str, Nines]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,16 @@ from typing import Any
 
 from rich.table import Table
 
-from cachesync.demo_stats import Point, Rates, RegionRates, latency_quantiles, observations, rates
+from cachesync.demo_stats import (
+    Nines,
+    Point,
+    Rates,
+    RegionRates,
+    latency_quantiles,
+    observations,
+    rates,
+    window_seconds,
+)
 
 
 def _num(value: float | None, unit: str = "", digits: int = 0) -> str:
@@ -23,11 +32,13 @@ def _ms(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds * 1000:,.1f} ms"
 
 
-def _nines(nines: Mapping[str, float]) -> str:
+def _nines(nines: Mapping[str, Nines]) -> str:
     if not nines:
         return "n/a"
-    return ", ".join(f"{value:.1f} (≤{window} s)" for window, value in sorted(
-        nines.items(), key=lambda item: float(item[0]) if item[0] else 0.0))
+    return ", ".join(
+        f"{label} {'≥' if figure.bound_only else ''}{figure.nines:.1f} "
+        f"({figure.inconsistent:,.0f}/{figure.checked:,.0f})"
+        for label, figure in sorted(nines.items(), key=lambda item: window_seconds(item[0])))
 
 
 def _quantiles(region: RegionRates) -> tuple[float | None, float | None]:

@@ -11,6 +11,7 @@ from prometheus_client.samples import Sample
 
 from cachesync.demo_stats import (
     Buckets,
+    Nines,
     Point,
     RegionPoint,
     bucket_delta,
@@ -20,6 +21,7 @@ from cachesync.demo_stats import (
     rates,
     stalled,
     total,
+    window_seconds,
     window_start,
 )
 
@@ -58,11 +60,18 @@ def _cdc(events: dict[tuple[str, str], int], behind: float) -> list[Sample]:
     return _samples(registry)
 
 
-def _inspector(nines: dict[tuple[str, str], float]) -> list[Sample]:
+def _inspector(figures: dict[tuple[str, str], tuple[float, int, int]]) -> list[Sample]:
+    """The inspector's metrics from (region, window) → (nines, checked, inconsistent)."""
     registry = CollectorRegistry()
     gauge = Gauge("cachesync_inspector_nines", "", ["region", "window"], registry=registry)
-    for (region, window), value in nines.items():
-        gauge.labels(region, window).set(value)
+    checked = Counter("cachesync_inspector_checked_total", "", ["region", "window"],
+                      registry=registry)
+    bad = Counter("cachesync_inspector_inconsistent_total", "", ["region", "window"],
+                  registry=registry)
+    for (region, window), (nines, count, inconsistent) in figures.items():
+        gauge.labels(region, window).set(nines)
+        checked.labels(region, window).inc(count)
+        bad.labels(region, window).inc(inconsistent)
     return _samples(registry)
 
 
@@ -105,14 +114,18 @@ def test_point_reads_every_worker_and_tolerates_silent_ones() -> None:
         consumers={"east": _consumer("east", events=80, lags={0: 4, 1: 6}, fenced=2,
                                      latencies=(0.05,)),
                    "west": None},
-        inspector=_inspector({("east", "1"): 6.3, ("west", "1"): 5.0, ("east", "5"): 7.0}),
+        inspector=_inspector({("east", "1s"): (2.3, 1000, 5), ("west", "1s"): (3.5, 9000, 0),
+                              ("east", "10s"): (3.0, 3000, 0)}),
     )
     assert (p.cdc_events, p.binlog_lag_s, p.rows_written, p.reads) == (90.0, 0.5, 100, 40)
     east, west = p.regions["east"], p.regions["west"]
     assert (east.events, east.lag_records, east.fenced, east.dlq) == (80.0, 10.0, 2.0, 0.0)
     assert east.latency[-1] == (math.inf, 1.0)
-    assert east.nines == {"1": 6.3, "5": 7.0}
-    assert (west.events, west.lag_records, west.nines) == (None, None, {"1": 5.0})
+    assert east.nines == {"1s": Nines(2.3, checked=1000, inconsistent=5),
+                          "10s": Nines(3.0, checked=3000, inconsistent=0)}
+    assert not east.nines["1s"].bound_only and east.nines["10s"].bound_only
+    assert (west.events, west.lag_records) == (None, None)
+    assert west.nines == {"1s": Nines(3.5, checked=9000, inconsistent=0)}
 
 
 def _series(*rows: tuple[float, int, float | None, float, float | None, float | None]
@@ -183,3 +196,9 @@ def test_drained(rows: list[tuple[float, int, float | None, float, float | None,
 def test_stalled(rows: list[tuple[float, int, float | None, float, float | None,
                                   float | None]], seconds: float, expected: bool) -> None:
     assert stalled(_series(*rows), seconds) is expected
+
+
+@pytest.mark.parametrize(("label", "seconds"), [("1s", 1.0), ("0.5s", 0.5), ("10", 10.0),
+                                                 ("soon", math.inf)])
+def test_window_seconds(label: str, seconds: float) -> None:
+    assert window_seconds(label) == seconds
