@@ -343,6 +343,18 @@ class _Watch:
             time.sleep(max(0.0, min(TICK_S, self._next_sample - time.monotonic())))
 
 
+@dataclass(frozen=True)
+class WorkloadOptions:
+    """The workload of one run (see the options of ``cachesync demo``)."""
+
+    duration_s: float
+    rate_per_s: float
+    max_rows: int
+    writers: int
+    read_rate_per_s: float
+    users: int
+
+
 @click.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_CONFIG, show_default=True,
@@ -367,9 +379,8 @@ class _Watch:
 @click.option("--keep-stack", is_flag=True,
               help="Leave the local stack running afterwards (it is always left running "
                    "if it was running before).")
-def demo(*, config_path: Path, duration_s: float, rate_per_s: float, max_rows: int,
-         writers: int, read_rate_per_s: float, users: int, stack_dir: Path, base_port: int,
-         keep_stack: bool) -> None:
+def demo(*, config_path: Path, stack_dir: Path, base_port: int, keep_stack: bool,
+         **workload: Any) -> None:
     """Run the whole pipeline on the local stack, live, and check every region at the end.
 
     Exit code: 0 every region consistent, 1 inconsistencies remain or a step failed,
@@ -384,9 +395,8 @@ def demo(*, config_path: Path, duration_s: float, rate_per_s: float, max_rows: i
                 running_before = {name for name in stack.SERVICES
                                   if stack.pid(name) is not None}
                 info = stack.up()
-                _run(info, config_path=config_path, signals=signals, duration_s=duration_s,
-                     rate_per_s=rate_per_s, max_rows=max_rows, writers=writers,
-                     read_rate_per_s=read_rate_per_s, users=users)
+                _run(info, config_path=config_path, signals=signals,
+                     options=WorkloadOptions(**workload))
             finally:
                 with signals.deferred():
                     _stop_stack(stack, running_before, keep=keep_stack)
@@ -406,9 +416,8 @@ def _stop_stack(stack: Stack, running_before: set[str], *, keep: bool) -> None:
                  ", ".join(sorted(running_before)))
 
 
-def _run(info: StackInfo, *, config_path: Path, signals: _Signals, duration_s: float,
-         rate_per_s: float, max_rows: int, writers: int, read_rate_per_s: float,
-         users: int) -> None:
+def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
+         options: WorkloadOptions) -> None:
     settings = load_settings(config_path)
     env = run_env(info, settings)
     settings = load_settings(config_path, environ=os.environ | env)
@@ -430,23 +439,24 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals, duration_s: f
                            [cachesync, "consume", "--config", config, "--region", region])
         wait_for_cdc_start(info, settings.source.name, children)
         runners: list[Writer | CacheAsideReader] = [
-            Writer(info, seed=seed, users=users, rate_per_s=rate_per_s / writers,
-                   max_rows=max_rows, stats=stats, stop=stop)
-            for seed in range(writers)
+            Writer(info, seed=seed, users=options.users,
+                   rate_per_s=options.rate_per_s / options.writers, max_rows=options.max_rows,
+                   stats=stats, stop=stop)
+            for seed in range(options.writers)
         ]
-        if read_rate_per_s > 0:
+        if options.read_rate_per_s > 0:
             runners += [
-                CacheAsideReader(settings, region=region, seed=1000 + i, users=users,
-                                 rate_per_s=read_rate_per_s, stats=stats, stop=stop)
+                CacheAsideReader(settings, region=region, seed=1000 + i, users=options.users,
+                                 rate_per_s=options.read_rate_per_s, stats=stats, stop=stop)
                 for i, region in enumerate(regions)
             ]
         threads = [threading.Thread(target=runner.run, name=type(runner).__name__,
                                     daemon=True) for runner in runners]
-        with _Display(duration_s, tty=sys.stdout.isatty()) as display:
+        with _Display(options.duration_s, tty=sys.stdout.isatty()) as display:
             watch = _Watch(children, regions, stats, display)
             for thread in threads:
                 thread.start()
-            watch.until(lambda series: series[-1].t_s >= duration_s, phase="workload",
+            watch.until(lambda series: series[-1].t_s >= options.duration_s, phase="workload",
                         timeout_s=math.inf)
             stop.set()
             for thread in threads:
