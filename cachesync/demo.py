@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import click
 from prometheus_client.parser import text_string_to_metric_families
@@ -274,15 +274,25 @@ class _Display:
         self._duration_s = duration_s
         self._live = Live(console=Console(), auto_refresh=False) if tty else None
         self._last_line = time.monotonic()  # the first line once a window is full
+        self._handlers: list[logging.StreamHandler[TextIO]] = []
 
     def __enter__(self) -> _Display:
         if self._live is not None:
+            # Log lines written behind the live table's back would tear it: the handlers
+            # on stderr write through rich's proxy (above the table) while it is shown.
+            self._handlers = [handler for handler in logging.getLogger().handlers
+                              if isinstance(handler, logging.StreamHandler)
+                              and handler.stream is sys.stderr]
             self._live.start()
+            for handler in self._handlers:
+                handler.setStream(sys.stderr)
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._live is not None:
             self._live.stop()
+            for handler in self._handlers:
+                handler.setStream(sys.stderr)
 
     def show(self, series: list[Point], *, phase: str) -> None:
         if len(series) < 2:
