@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.live import Live
 
 from cachesync import db
-from cachesync.demo_stats import Point, drained, point, rates, stalled
+from cachesync.demo_stats import Point, drained, peak_lags, point, rates, stalled
 from cachesync.demo_view import live_line, live_table, plot, run_totals, summary_lines
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.layout import DEFAULT_BASE_PORT, DEFAULT_DATA_DIR
@@ -60,6 +60,8 @@ TICK_S: Final = 0.5
 PLAIN_LINE_INTERVAL_S: Final = 5.0
 LIVE_WINDOW_S: Final = 5.0
 """Rates and quantiles on screen cover this many seconds."""
+KEPT_UP_LAG_S: Final = 5.0
+"""A binlog lag above this during the workload: the machine could not keep up with it."""
 STALL_TIMEOUT_S: Final = 30.0
 """Draining ends when every worker has caught up, or when nothing moved for this long."""
 DRAIN_SETTLE_S: Final = 2.0
@@ -371,11 +373,12 @@ class WorkloadOptions:
               help="Tables and regions; its endpoints are pointed at the local stack.")
 @click.option("--duration", "duration_s", type=click.FloatRange(min=1), default=60,
               show_default=True, help="Seconds of workload.")
-@click.option("--rate", "rate_per_s", type=click.FloatRange(min=1), default=500,
-              show_default=True, help="Transactions per second, all writers together.")
-@click.option("--max-rows", type=click.IntRange(1, 100), default=1, show_default=True,
+@click.option("--rate", "rate_per_s", type=click.FloatRange(min=1), default=1100,
+              show_default=True, help="Transactions per second, all writers together "
+              "(the defaults make about 4,500 row changes per second).")
+@click.option("--max-rows", type=click.IntRange(1, 100), default=8, show_default=True,
               help="Row changes per transaction: 1 to this many.")
-@click.option("--writers", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--writers", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--read-rate", "read_rate_per_s", type=click.FloatRange(min=0), default=200,
               show_default=True,
               help="Cache-aside reads per second in each region (0: no readers).")
@@ -503,6 +506,7 @@ def _summary(stats: WorkloadStats, series: list[Point], report: dict[str, Any], 
              children: Children) -> dict[str, Any]:
     """The run in one JSON document, also written to ``summary.json`` in the log dir."""
     transactions, rows, reads = stats.snapshot()
+    max_binlog_lag, max_lag = peak_lags(series, until_s=workload_s)
     with stats.lock:
         ops = dict(stats.ops)
     summary: dict[str, Any] = {
@@ -510,8 +514,10 @@ def _summary(stats: WorkloadStats, series: list[Point], report: dict[str, Any], 
         "workload": {"transactions": transactions, "rows": rows, "seconds": workload_s,
                      "rows_per_s": rows / workload_s if workload_s else 0.0, "ops": ops},
         "reads": reads,
-        "cdc": {"events": series[-1].cdc_events},
-        "regions": run_totals(series),
+        "cdc": {"events": series[-1].cdc_events, "max_binlog_lag_s": max_binlog_lag},
+        "regions": {name: figures | {"max_lag_records": max_lag[name]}
+                    for name, figures in run_totals(series).items()},
+        "kept_up": max_binlog_lag is not None and max_binlog_lag <= KEPT_UP_LAG_S,
         "consistency": {key: report[key] for key in ("rows_scanned", "drift", "totals")},
         "children": {name: child.proc.pid for name, child in children.started.items()
                      if child.proc is not None},

@@ -257,3 +257,16 @@ def stalled(series: Sequence[Point], seconds: float) -> bool:
     return new.cdc_events == old.cdc_events and all(
         region.events == old.regions.get(name, RegionPoint()).events
         for name, region in new.regions.items())
+
+
+def peak_lags(series: Sequence[Point], until_s: float) -> tuple[float | None,
+                                                                  dict[str, float | None]]:
+    """The highest binlog lag (seconds) and consumer lag per region (records) seen up to
+    ``until_s``: whether the pipeline kept up with the workload."""
+    points = [p for p in series if p.t_s <= until_s]
+    binlog = [p.binlog_lag_s for p in points if p.binlog_lag_s is not None]
+    regions = {name: [lag for p in points
+                      if (lag := p.regions.get(name, RegionPoint()).lag_records) is not None]
+               for name in (series[-1].regions if series else {})}
+    return (max(binlog, default=None),
+            {name: max(lags, default=None) for name, lags in regions.items()})

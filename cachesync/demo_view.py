@@ -96,13 +96,19 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         lines.append("cache-aside reads (read through Redis, fill a miss under a lease):")
         lines += [f"  {outcome:40s} {count:>9,}"
                   for outcome, count in sorted(summary["reads"].items())]
-    lines.append(f"cdc: {_num(summary['cdc']['events'])} change events published")
+    cdc = summary["cdc"]
+    lines.append(f"cdc: {_num(cdc['events'])} change events published; binlog lag at most "
+                 f"{_num(cdc['max_binlog_lag_s'], ' s', 1)} during the workload")
+    if not summary["kept_up"]:
+        lines.append("  the pipeline fell behind the workload on this machine: the latencies "
+                     "below include that backlog (a lower --rate keeps it live)")
     lines.append("regions (commit→applied over the whole run, row clock):")
     for name, region in summary["regions"].items():
         lines.append(
             f"  {name}: {_num(region['events'])} records, p50 {_ms(region['p50_s'])}, "
             f"p99 {_ms(region['p99_s'])} ({_num(region['latency_observations'])} observed), "
-            f"fenced {_num(region['fenced'])}, DLQ {_num(region['dlq'])}")
+            f"fenced {_num(region['fenced'])}, DLQ {_num(region['dlq'])}, consumer lag at "
+            f"most {_num(region['max_lag_records'])} records")
     check = summary["consistency"]
     lines.append(
         f"consistency check: {check['rows_scanned']:,} rows compared with every region "

@@ -17,6 +17,7 @@ from cachesync.demo_stats import (
     bucket_delta,
     buckets,
     drained,
+    peak_lags,
     point,
     rates,
     stalled,
@@ -202,3 +203,13 @@ def test_stalled(rows: list[tuple[float, int, float | None, float, float | None,
                                                  ("soon", math.inf)])
 def test_window_seconds(label: str, seconds: float) -> None:
     assert window_seconds(label) == seconds
+
+
+def test_peak_lags_during_the_workload_only() -> None:
+    series = _series((0.0, 0, None, 0.0, None, None),
+                     (1.0, 9, 10.0, 3.5, 10.0, 40.0),
+                     (2.0, 9, 20.0, 1.0, 20.0, 7.0),
+                     (3.0, 9, 30.0, 9.0, 30.0, 99.0))  # after the workload: not counted
+    assert peak_lags(series, until_s=2.0) == (3.5, {"east": 40.0})
+    assert peak_lags(series[:1], until_s=2.0) == (0.0, {"east": None})
+    assert peak_lags([], until_s=2.0) == (None, {})
