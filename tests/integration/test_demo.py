@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,4 +65,30 @@ def test_a_short_demo_is_consistent_shows_figures_and_leaves_nothing(
     assert set(children) >= {"cdc", "consumer-east", "consumer-west"}
     assert not set(children.values()) & _process_groups()
     # the stack was running before the demo: it is left running
+    assert all(stack_control.pid(name) is not None for name in stack_control.SERVICES)
+
+
+def test_ctrl_c_stops_every_worker_and_exits_130(stack_control: Stack) -> None:
+    base_port = os.environ.get("CACHESYNC_TEST_BASE_PORT", "23300")
+    demo = subprocess.Popen(
+        [CACHESYNC, "demo", "--duration", "120", "--rate", "50", "--users", "100",
+         "--stack-dir", str(stack_control.data_dir), "--base-port", base_port],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # the first live line: every worker is running
+            if re.match(r"\[\s*\d+s workload\] ", line):
+                break
+        demo.send_signal(signal.SIGINT)
+        _, err = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 130, err[-3000:]
+    assert "stopped by SIGINT" in err
+    started = {int(pid) for pid in re.findall(r"started \S+ \(pid (\d+),", err)}
+    assert len(started) >= 3  # cdc and a consumer per region
+    assert not started & _process_groups()
     assert all(stack_control.pid(name) is not None for name in stack_control.SERVICES)
