@@ -183,15 +183,13 @@ class Children:
                     f"{child.name} exited early with status {child.proc.returncode}; see "
                     f"{child.log_file}")
 
-    def stop(self, names: list[str] | None = None) -> None:
-        """SIGTERM the workers (all, or those named), wait, then SIGKILL what remains of
-        each one's process group (a worker's own children included)."""
-        chosen = [self.started[n] for n in names] if names is not None \
-            else list(self.started.values())
-        for child in chosen:
+    def stop(self) -> None:
+        """SIGTERM every worker, wait, then SIGKILL what remains of each one's process group
+        (a worker's own children included)."""
+        for child in self.started.values():
             if child.proc is not None and child.proc.poll() is None:
                 child.proc.send_signal(signal.SIGTERM)
-        for child in chosen:
+        for child in self.started.values():
             if child.proc is None:
                 continue
             try:
