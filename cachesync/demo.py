@@ -62,6 +62,7 @@ LIVE_WINDOW_S: Final = 5.0
 """Rates and quantiles on screen cover this many seconds."""
 KEPT_UP_LAG_S: Final = 5.0
 """A binlog lag above this during the workload: the machine could not keep up with it."""
+WARM_UP_TIMEOUT_S: Final = 120.0
 STALL_TIMEOUT_S: Final = 30.0
 """Draining ends when every worker has caught up, or when nothing moved for this long."""
 DRAIN_SETTLE_S: Final = 2.0
@@ -245,6 +246,30 @@ def wait_for_cdc_start(info: StackInfo, source_name: str, children: Children,
         conn.close()
 
 
+def _warm_up(info: StackInfo, watch: _Watch, *, user_id: int) -> None:
+    """Write one row (a user the workload never touches) and wait until every region has
+    applied it: the workload starts on a pipeline that streams, so the start-up of the
+    workers (slow on a busy machine) is not counted as commit→applied latency."""
+    conn = connect(info)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO app.users (id, name, email, region) VALUES (%s, %s, %s,"
+                        " 'east') ON DUPLICATE KEY UPDATE name = VALUES(name)",
+                        (user_id, "warm-up", f"u{user_id}@example.com"))
+        conn.commit()
+    finally:
+        conn.close()
+
+    def streaming(series: list[Point]) -> bool:
+        last = series[-1]
+        return bool(last.cdc_events) and all(region.events for region in last.regions.values())
+
+    if not watch.until(streaming, phase="starting", timeout_s=WARM_UP_TIMEOUT_S):
+        raise click.ClickException(
+            f"the pipeline did not deliver a first change to every region within "
+            f"{WARM_UP_TIMEOUT_S:.0f} s; see the workers' logs")
+
+
 def check_consistency(config: Path, env: dict[str, str], timeout_s: float) -> dict[str, Any]:
     """Dry-run reconciles until no drift is left or the timeout passes; the last report."""
     deadline = time.monotonic() + timeout_s
@@ -316,6 +341,12 @@ class _Watch:
         self._stats = stats
         self._display = display
         self.series: list[Point] = []
+        self.started = self._next_sample = 0.0
+        self.restart()
+
+    def restart(self) -> None:
+        """Start a new series: its time 0 is now."""
+        self.series = []
         self.started = time.monotonic()
         self._next_sample = self.started
 
@@ -465,6 +496,8 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
                                     daemon=True) for runner in runners]
         with _Display(options.duration_s, tty=sys.stdout.isatty()) as display:
             watch = _Watch(children, regions, stats, display)
+            _warm_up(info, watch, user_id=options.users)
+            watch.restart()
             for thread in threads:
                 thread.start()
             watch.until(lambda series: series[-1].t_s >= options.duration_s, phase="workload",
