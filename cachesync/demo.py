@@ -201,6 +201,20 @@ class Children:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.proc.pid, signal.SIGKILL)
             child.proc.wait()
+            _wait_group_gone(child.proc.pid)
+
+
+def _wait_group_gone(pgid: int, timeout_s: float = 10.0) -> None:
+    """Until no process of the group is left: a killed grandchild takes a moment to exit and
+    be reaped by init, and the demo must not exit before."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    log.warning("process group %d still has processes after %.0f s", pgid, timeout_s)
 
 
 def run_env(info: StackInfo, settings: Settings) -> dict[str, str]:
