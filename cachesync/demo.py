@@ -67,7 +67,10 @@ STALL_TIMEOUT_S: Final = 30.0
 """Draining ends when every worker has caught up, or when nothing moved for this long."""
 DRAIN_SETTLE_S: Final = 2.0
 CHECK_TIMEOUT_S: Final = 30.0
-CHILD_STOP_TIMEOUT_S: Final = 20.0
+CHILD_STOP_TIMEOUT_S: Final = 30.0
+"""The inspector finishes its scheduled checks (at most its longest window) before it exits."""
+INSPECT_SAMPLE_RATE: Final = 0.2
+INSPECT_WINDOWS_S: Final = (1, 10)
 
 _RUN_ID: Final = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
 
@@ -408,6 +411,7 @@ class WorkloadOptions:
     writers: int
     read_rate_per_s: float
     users: int
+    inspect_sample_rate: float
 
 
 @click.command()
@@ -426,6 +430,9 @@ class WorkloadOptions:
               show_default=True,
               help="Cache-aside reads per second in each region (0: no readers).")
 @click.option("--users", type=click.IntRange(10), default=5000, show_default=True)
+@click.option("--inspect-sample-rate", type=click.FloatRange(0, 1, min_open=True),
+              default=INSPECT_SAMPLE_RATE, show_default=True,
+              help="Share of change events the inspector checks in every region.")
 @click.option("--stack-dir", type=click.Path(file_okay=False, path_type=Path),
               default=DEFAULT_DATA_DIR, show_default=True, envvar="CACHESYNC_STACK_DIR",
               show_envvar=True, help="The local stack's data dir; the run's logs go under it.")
@@ -488,11 +495,18 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
     stop = threading.Event()
     threads: list[threading.Thread] = []
     children = Children(log_dir, env, signals)
+    inspector_report = log_dir / "inspector.json"
     try:
         children.start("cdc", [cachesync, "cdc", "run", "--config", config])
         for region in regions:
             children.start(f"consumer-{region}",
                            [cachesync, "consume", "--config", config, "--region", region])
+        children.start("inspector", [
+            cachesync, "inspect", "--config", config,
+            "--sample-rate", str(options.inspect_sample_rate),
+            *(arg for window in INSPECT_WINDOWS_S for arg in ("--window", str(window))),
+            "--report", str(inspector_report), "--group-id", f"cachesync.inspector.{_RUN_ID}",
+        ])
         wait_for_cdc_start(info, settings.source.name, children)
         runners: list[Writer | CacheAsideReader] = [
             Writer(info, seed=seed, users=options.users,
@@ -537,7 +551,9 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
     plot_file = log_dir / "demo.png"
     plot(watch.series, plot_file, workload_end_s=workload_s)
     summary = _summary(stats, watch.series, report, workload_s=workload_s, log_dir=log_dir,
-                       plot_file=plot_file, children=children)
+                       plot_file=plot_file, children=children,
+                       inspector=_read_json(inspector_report),
+                       sample_rate=options.inspect_sample_rate)
     for line in summary_lines(summary):
         click.echo(line)
     if report["drift"]:
@@ -546,9 +562,17 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
     click.echo("result: every region is consistent with the database")
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    return found
+
+
 def _summary(stats: WorkloadStats, series: list[Point], report: dict[str, Any], *,
-             workload_s: float, log_dir: Path, plot_file: Path,
-             children: Children) -> dict[str, Any]:
+             workload_s: float, log_dir: Path, plot_file: Path, children: Children,
+             inspector: dict[str, Any] | None, sample_rate: float) -> dict[str, Any]:
     """The run in one JSON document, also written to ``summary.json`` in the log dir."""
     transactions, rows, reads = stats.snapshot()
     max_binlog_lag, max_lag = peak_lags(series, until_s=workload_s)
@@ -563,6 +587,12 @@ def _summary(stats: WorkloadStats, series: list[Point], report: dict[str, Any], 
         "regions": {name: figures | {"max_lag_records": max_lag[name]}
                     for name, figures in run_totals(series).items()},
         "kept_up": max_binlog_lag is not None and max_binlog_lag <= KEPT_UP_LAG_S,
+        "inspector": None if inspector is None else {
+            "events": inspector.get("events"), "windows_s": INSPECT_WINDOWS_S,
+            "sample_rate": sample_rate, "regions": inspector.get("regions", {}),
+            "inconsistencies": inspector.get("inconsistencies", [])[:10],
+            "report": str(log_dir / "inspector.json"),
+        },
         "consistency": {key: report[key] for key in ("rows_scanned", "drift", "totals")},
         "children": {name: child.proc.pid for name, child in children.started.items()
                      if child.proc is not None},

@@ -37,7 +37,8 @@ def _nines(nines: Mapping[str, Nines]) -> str:
         return "n/a"
     return ", ".join(
         f"{label} {'≥' if figure.bound_only else ''}{figure.nines:.1f} "
-        f"({figure.inconsistent:,.0f}/{figure.checked:,.0f})"
+        f"({figure.inconsistent:,.0f}/{figure.checked:,.0f})" if figure.checked else
+        f"{label} n/a"
         for label, figure in sorted(nines.items(), key=lambda item: window_seconds(item[0])))
 
 
@@ -109,6 +110,17 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
             f"p99 {_ms(region['p99_s'])} ({_num(region['latency_observations'])} observed), "
             f"fenced {_num(region['fenced'])}, DLQ {_num(region['dlq'])}, consumer lag at "
             f"most {_num(region['max_lag_records'])} records")
+    inspector = summary["inspector"]
+    if inspector is None:
+        lines.append("inspector: no report (see its log)")
+    else:
+        events = inspector["events"] or {}
+        lines.append(
+            f"inspector: checked {events.get('sampled', 0):,} of the "
+            f"{events.get('received', 0):,} change events it received, in every region, "
+            f"{' and '.join(f'{w} s' for w in inspector['windows_s'])} after receiving them:")
+        lines += [f"  {figures['summary']}" for windows in inspector["regions"].values()
+                  for figures in sorted(windows.values(), key=lambda f: f["window_s"])]
     check = summary["consistency"]
     lines.append(
         f"consistency check: {check['rows_scanned']:,} rows compared with every region "

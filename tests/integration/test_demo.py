@@ -33,7 +33,7 @@ def test_a_short_demo_is_consistent_shows_figures_and_leaves_nothing(
     base_port = os.environ.get("CACHESYNC_TEST_BASE_PORT", "23300")
     result = subprocess.run(
         [CACHESYNC, "demo", "--duration", "10", "--rate", "150", "--max-rows", "4",
-         "--read-rate", "100", "--users", "300",
+         "--read-rate", "100", "--users", "300", "--inspect-sample-rate", "0.5",
          "--stack-dir", str(stack_control.data_dir), "--base-port", base_port],
         capture_output=True, text=True, timeout=240, cwd=REPO, check=False,
     )
@@ -57,12 +57,18 @@ def test_a_short_demo_is_consistent_shows_figures_and_leaves_nothing(
         # every row change reached every region (a pk move is two events)
         assert summary["regions"][region]["events"] >= summary["workload"]["rows"]
         assert summary["regions"][region]["dlq"] == 0
+    # the inspector checked sampled events in every region, within each window
+    inspector = summary["inspector"]
+    assert inspector is not None and inspector["events"]["sampled"] > 0
+    for region in ("east", "west"):
+        windows = inspector["regions"][region]
+        assert windows and all(figures["checked"] > 0 for figures in windows.values())
     plot = Path(summary["plot"])
     assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and plot.stat().st_size > 10_000
 
     # every worker ran in a process group of its own; none of them is left
     children = summary["children"]
-    assert set(children) >= {"cdc", "consumer-east", "consumer-west"}
+    assert set(children) == {"cdc", "consumer-east", "consumer-west", "inspector"}
     assert not set(children.values()) & _process_groups()
     # the stack was running before the demo: it is left running
     assert all(stack_control.pid(name) is not None for name in stack_control.SERVICES)
