@@ -155,6 +155,8 @@ class Child:
     metrics_port: int
     log_file: Path
     proc: subprocess.Popen[bytes] | None = None
+    finishing: bool = False
+    """Asked to stop: it finishes its work and exits in its own time (see :meth:`finish`)."""
 
 
 class Children:
@@ -182,16 +184,25 @@ class Children:
     def check(self) -> None:
         """Raise if a worker has exited: the pipeline would be incomplete."""
         for child in self.started.values():
-            if child.proc is not None and child.proc.poll() is not None:
+            if child.proc is not None and child.proc.poll() is not None \
+                    and not child.finishing:
                 raise click.ClickException(
                     f"{child.name} exited early with status {child.proc.returncode}; see "
                     f"{child.log_file}")
 
+    def finish(self, name: str) -> None:
+        """SIGTERM one worker without waiting: the inspector then runs its scheduled checks
+        (a second signal would abandon them) while the demo goes on."""
+        child = self.started[name]
+        if child.proc is not None and child.proc.poll() is None:
+            child.proc.send_signal(signal.SIGTERM)
+        child.finishing = True
+
     def stop(self) -> None:
-        """SIGTERM every worker, wait, then SIGKILL what remains of each one's process group
-        (a worker's own children included)."""
+        """SIGTERM every worker (once), wait, then SIGKILL what remains of each one's
+        process group (a worker's own children included)."""
         for child in self.started.values():
-            if child.proc is not None and child.proc.poll() is None:
+            if child.proc is not None and child.proc.poll() is None and not child.finishing:
                 child.proc.send_signal(signal.SIGTERM)
         for child in self.started.values():
             if child.proc is None:
@@ -540,6 +551,7 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
             if not drained(watch.series, DRAIN_SETTLE_S):
                 log.warning("the pipeline stopped moving for %.0f s before it drained; "
                             "checking anyway", STALL_TIMEOUT_S)
+        children.finish("inspector")  # its last checks overlap the consistency check
         click.echo("checking every row against every region (dry-run reconcile)", err=True)
         report = check_consistency(config_path, env, timeout_s=CHECK_TIMEOUT_S)
     finally:
