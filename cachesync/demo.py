@@ -298,6 +298,21 @@ def _warm_up(info: StackInfo, watch: _Watch, *, user_id: int) -> None:
             f"{WARM_UP_TIMEOUT_S:.0f} s; see the workers' logs")
 
 
+def _wait_for_inspector(report: Path, partitions: int, children: Children,
+                        timeout_s: float = 60) -> None:
+    """Until the inspector reads every partition from a fixed offset (its report says so),
+    so it sees the workload from its first event."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = _read_json(report)
+        if found is not None and found.get("partitions_assigned", 0) >= partitions:
+            return
+        children.check()
+        time.sleep(0.5)
+    log.warning("the inspector was not reading every partition after %.0f s; its figures "
+                "may miss the first events", timeout_s)
+
+
 def check_consistency(config: Path, env: dict[str, str], timeout_s: float) -> dict[str, Any]:
     """Dry-run reconciles until no drift is left or the timeout passes; the last report."""
     deadline = time.monotonic() + timeout_s
@@ -512,12 +527,6 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
         for region in regions:
             children.start(f"consumer-{region}",
                            [cachesync, "consume", "--config", config, "--region", region])
-        children.start("inspector", [
-            cachesync, "inspect", "--config", config,
-            "--sample-rate", str(options.inspect_sample_rate),
-            *(arg for window in INSPECT_WINDOWS_S for arg in ("--window", str(window))),
-            "--report", str(inspector_report), "--group-id", f"cachesync.inspector.{_RUN_ID}",
-        ])
         wait_for_cdc_start(info, settings.source.name, children)
         runners: list[Writer | CacheAsideReader] = [
             Writer(info, seed=seed, users=options.users,
@@ -536,6 +545,16 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
         with _Display(options.duration_s, tty=sys.stdout.isatty()) as display:
             watch = _Watch(children, regions, stats, display)
             _warm_up(info, watch, user_id=options.users)
+            # Started once the topic exists: a consumer subscribing before that may get no
+            # partitions until its metadata refreshes, minutes later.
+            children.start("inspector", [
+                cachesync, "inspect", "--config", config,
+                "--sample-rate", str(options.inspect_sample_rate),
+                *(arg for window in INSPECT_WINDOWS_S for arg in ("--window", str(window))),
+                "--report", str(inspector_report),
+                "--group-id", f"cachesync.inspector.{_RUN_ID}",
+            ])
+            _wait_for_inspector(inspector_report, settings.kafka.partitions, children)
             watch.restart()
             for thread in threads:
                 thread.start()
