@@ -17,6 +17,7 @@ already running) is stopped on every way out: normal end, error, SIGINT and SIGT
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -45,6 +46,7 @@ from rich.live import Live
 from cachesync import db
 from cachesync.demo_stats import Point, drained, peak_lags, point, rates, stalled
 from cachesync.demo_view import live_line, live_table, plot, run_totals, summary_lines
+from cachesync.kafka import ensure_topic
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.layout import DEFAULT_BASE_PORT, DEFAULT_DATA_DIR
 from cachesync.workload import CacheAsideReader, WorkloadStats, Writer, connect, prepare
@@ -272,6 +274,11 @@ def wait_for_cdc_start(info: StackInfo, source_name: str, children: Children,
                 time.sleep(0.2)
     finally:
         conn.close()
+
+
+async def _create_topics(settings: Settings) -> None:
+    for topic in (settings.kafka.topic, settings.kafka.dlq_topic):
+        await ensure_topic(settings.kafka, topic)
 
 
 def _warm_up(info: StackInfo, watch: _Watch, *, user_id: int) -> None:
@@ -523,6 +530,9 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
     children = Children(log_dir, env, signals)
     inspector_report = log_dir / "inspector.json"
     try:
+        # The run's topics exist before any worker subscribes: a consumer subscribing to a
+        # topic that is not in the broker's metadata yet may get no partitions for minutes.
+        asyncio.run(_create_topics(settings))
         children.start("cdc", [cachesync, "cdc", "run", "--config", config])
         for region in regions:
             children.start(f"consumer-{region}",
@@ -577,7 +587,8 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
         with signals.deferred():
             stop.set()
             for thread in threads:
-                thread.join(timeout=10)
+                if thread.ident is not None:  # started
+                    thread.join(timeout=10)
             children.stop()
     plot_file = log_dir / "demo.png"
     plot(watch.series, plot_file, workload_end_s=workload_s)
