@@ -29,8 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +36,14 @@ from types import FrameType
 from typing import Any, Final, TextIO
 
 import click
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
 from rich.console import Console
 from rich.live import Live
 
 from cachesync import db
-from cachesync.demo_stats import Point, drained, peak_lags, point, rates, stalled
+from cachesync.demo_stats import Families, Point, drained, peak_lags, point, rates, stalled
 from cachesync.demo_view import live_line, live_table, plot, run_totals, summary_lines
 from cachesync.kafka import ensure_topic
+from cachesync.promquantile import scrape
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.layout import DEFAULT_BASE_PORT, DEFAULT_DATA_DIR
 from cachesync.workload import CacheAsideReader, WorkloadStats, Writer, connect, prepare
@@ -135,17 +132,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def scrape(port: int) -> list[Sample] | None:
-    """Every sample a worker's ``/metrics`` endpoint serves; None if it does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as reply:
-            text = reply.read().decode()
-    except (urllib.error.URLError, OSError):
-        return None
-    return [sample for family in text_string_to_metric_families(text)
-            for sample in family.samples]
 
 
 @dataclass
@@ -406,9 +392,15 @@ class _Watch:
         child = self._children.started.get(name)
         return child.metrics_port if child is not None else None
 
-    def _scrape(self, name: str) -> list[Sample] | None:
+    def _scrape(self, name: str) -> Families | None:
+        """The worker's metrics; None if it does not answer (yet)."""
         port = self._port(name)
-        return scrape(port) if port is not None else None
+        if port is None:
+            return None
+        try:
+            return scrape(f"http://127.0.0.1:{port}/metrics", timeout_s=1)
+        except OSError:  # URLError is one
+            return None
 
     def sample(self) -> None:
         _, rows, reads = self._stats.snapshot()

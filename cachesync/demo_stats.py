@@ -10,11 +10,19 @@ a worker's counters since its start never blur it. No I/O here: the demo does th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from prometheus_client.samples import Sample
+from prometheus_client.metrics_core import Metric
+
+from cachesync.promquantile import (
+    Buckets,
+    bucket_delta,
+    counter_value,
+    histogram_buckets,
+    histogram_quantile,
+)
 
 CDC_EVENTS: Final = "cachesync_cdc_events_total"
 CDC_BEHIND: Final = "cachesync_cdc_seconds_behind_source"
@@ -29,36 +37,8 @@ INSPECTOR_NINES: Final = "cachesync_inspector_nines"
 INSPECTOR_CHECKED: Final = "cachesync_inspector_checked_total"
 INSPECTOR_INCONSISTENT: Final = "cachesync_inspector_inconsistent_total"
 
-Buckets = tuple[tuple[float, float], ...]
-"""A cumulative histogram: ``(upper bound, observations at or below it)``, by bound."""
-
-
-def total(samples: Iterable[Sample], name: str, **labels: str) -> float | None:
-    """The sum of ``name`` over the samples whose labels include ``labels``; None if none."""
-    values = [s.value for s in samples
-              if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
-    return sum(values) if values else None
-
-
-def buckets(samples: Iterable[Sample], name: str, **labels: str) -> Buckets:
-    """The cumulative buckets of histogram ``name`` (``name_bucket`` samples), summed over
-    the label values not given in ``labels``."""
-    counts: dict[float, float] = {}
-    for s in samples:
-        if s.name == f"{name}_bucket" and all(s.labels.get(k) == v for k, v in labels.items()):
-            bound = float(s.labels["le"])
-            counts[bound] = counts.get(bound, 0.0) + s.value
-    return tuple(sorted(counts.items()))
-
-
-def bucket_delta(new: Buckets, old: Buckets) -> Buckets:
-    """The observations made between two scrapes of one histogram (a worker that restarted
-    in between starts again from zero: then ``new`` alone)."""
-    before = dict(old)
-    delta = tuple((bound, count - before.get(bound, 0.0)) for bound, count in new)
-    if any(count < 0 for _, count in delta):
-        return new
-    return delta
+Families = Mapping[str, Metric]
+"""One scrape of a worker: its metric families by name (:func:`cachesync.promquantile.scrape`)."""
 
 
 def observations(cumulative: Buckets) -> float:
@@ -101,7 +81,7 @@ class RegionPoint:
     """Cache actions the version fence refused (duplicates and late writes)."""
     dlq: float = 0.0
     """Records sent to the dead-letter topic."""
-    latency: Buckets = ()
+    latency: Buckets = field(default_factory=list)
     """Commit→applied histogram (row clock), cumulative."""
     nines: Mapping[str, Nines] = field(default_factory=dict)
     """The inspector's figures by window label (``1s``)."""
@@ -124,42 +104,46 @@ class Point:
     regions: Mapping[str, RegionPoint]
 
 
-def region_point(consumer: Sequence[Sample] | None, inspector: Sequence[Sample] | None,
+def _inspector_nines(inspector: Families, region: str) -> dict[str, Nines]:
+    family = inspector.get(INSPECTOR_NINES)
+    figures = {}
+    for sample in family.samples if family is not None else ():
+        window = sample.labels.get("window", "")
+        if sample.labels.get("region") == region and not math.isnan(sample.value):
+            figures[window] = Nines(
+                sample.value,
+                checked=counter_value(inspector, INSPECTOR_CHECKED, region=region,
+                                      window=window),
+                inconsistent=counter_value(inspector, INSPECTOR_INCONSISTENT, region=region,
+                                           window=window))
+    return figures
+
+
+def region_point(consumer: Families | None, inspector: Families | None,
                  region: str) -> RegionPoint:
     """A region's figures from its consumer's scrape and the inspector's (None: no answer)."""
-    nines = {}
-    for s in inspector or ():
-        window = s.labels.get("window", "")
-        if s.name == INSPECTOR_NINES and s.labels.get("region") == region \
-                and not math.isnan(s.value):
-            nines[window] = Nines(
-                s.value,
-                checked=total(inspector or (), INSPECTOR_CHECKED, region=region,
-                              window=window) or 0.0,
-                inconsistent=total(inspector or (), INSPECTOR_INCONSISTENT, region=region,
-                                   window=window) or 0.0)
+    nines = _inspector_nines(inspector, region) if inspector is not None else {}
     if consumer is None:
         return RegionPoint(nines=nines)
     return RegionPoint(
-        events=total(consumer, CONSUMER_EVENTS, region=region),
-        lag_records=total(consumer, CONSUMER_LAG, region=region),
-        fenced=total(consumer, CONSUMER_FENCED, region=region) or 0.0,
-        dlq=total(consumer, CONSUMER_DLQ, region=region) or 0.0,
-        latency=buckets(consumer, LATENCY, region=region, clock=LATENCY_CLOCK),
+        events=counter_value(consumer, CONSUMER_EVENTS, region=region),
+        lag_records=counter_value(consumer, CONSUMER_LAG, region=region),
+        fenced=counter_value(consumer, CONSUMER_FENCED, region=region),
+        dlq=counter_value(consumer, CONSUMER_DLQ, region=region),
+        latency=histogram_buckets(consumer, LATENCY, region=region, clock=LATENCY_CLOCK),
         nines=nines,
     )
 
 
-def point(t_s: float, *, rows_written: int, reads: int, cdc: Sequence[Sample] | None,
-          consumers: Mapping[str, Sequence[Sample] | None],
-          inspector: Sequence[Sample] | None) -> Point:
+def point(t_s: float, *, rows_written: int, reads: int, cdc: Families | None,
+          consumers: Mapping[str, Families | None], inspector: Families | None) -> Point:
     """One point of the series from the scrapes of every worker (None: it did not answer)."""
     return Point(
         t_s=t_s, rows_written=rows_written, reads=reads,
-        cdc_events=total(cdc, CDC_EVENTS) if cdc is not None else None,
-        binlog_lag_s=total(cdc, CDC_BEHIND) if cdc is not None else None,
-        regions={region: region_point(samples, inspector, region)
-                 for region, samples in consumers.items()},
+        cdc_events=counter_value(cdc, CDC_EVENTS) if cdc is not None else None,
+        binlog_lag_s=counter_value(cdc, CDC_BEHIND) if cdc is not None else None,
+        regions={region: region_point(families, inspector, region)
+                 for region, families in consumers.items()},
     )
 
 
@@ -243,9 +227,10 @@ def drained(series: Sequence[Point], settle_s: float) -> bool:
 def latency_quantiles(window: Buckets) -> tuple[float, float] | None:
     """p50 and p99 (seconds) of the commit→applied observations in ``window``; None when it
     holds none."""
-    if observations(window) <= 0:
+    p50, p99 = histogram_quantile(0.5, window), histogram_quantile(0.99, window)
+    if p50 is None or p99 is None:
         return None
-    return None  # the quantiles come with cachesync.promquantile (helper "latency")
+    return p50, p99
 
 
 def stalled(series: Sequence[Point], seconds: float) -> bool:

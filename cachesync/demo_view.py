@@ -29,7 +29,9 @@ def _num(value: float | None, unit: str = "", digits: int = 0) -> str:
 
 
 def _ms(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1000:,.1f} ms"
+    if seconds is None:
+        return "n/a"
+    return f"{seconds:,.1f} s" if seconds >= 1 else f"{seconds * 1000:.1f} ms"
 
 
 def _nines(nines: Mapping[str, Nines]) -> str:
@@ -169,6 +171,7 @@ def plot(series: Sequence[Point], path: Path, *, workload_end_s: float,
         ax_lat.plot(t, [_as_ms(q[0]) for q in quantiles], label=f"{name} p50")
         ax_lat.plot(t, [_as_ms(q[1]) for q in quantiles], label=f"{name} p99")
     ax_lat.set_ylabel(f"commit→applied (ms, {window_s:.0f} s windows)")
+    ax_lat.set_yscale("log")
     for name in regions:
         ax_lag.plot(t, [_nan(p.regions[name].lag_records) for p in points],
                     label=f"{name} consumer lag (records)")

@@ -57,6 +57,9 @@ def test_a_short_demo_is_consistent_shows_figures_and_leaves_nothing(
         # every row change reached every region (a pk move is two events)
         assert summary["regions"][region]["events"] >= summary["workload"]["rows"]
         assert summary["regions"][region]["dlq"] == 0
+        # commit→applied on the row clock (updated_at) of every applied event
+        assert summary["regions"][region]["latency_observations"] > 0
+        assert 0 < summary["regions"][region]["p50_s"] <= summary["regions"][region]["p99_s"]
     # the inspector checked sampled events in every region, within each window
     inspector = summary["inspector"]
     assert inspector is not None and inspector["events"]["sampled"] > 0

@@ -7,34 +7,31 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
 
 from cachesync.demo_stats import (
-    Buckets,
+    Families,
     Nines,
     Point,
     RegionPoint,
-    bucket_delta,
-    buckets,
     drained,
+    latency_quantiles,
     peak_lags,
     point,
     rates,
     stalled,
-    total,
     window_seconds,
     window_start,
 )
 
 
-def _samples(registry: CollectorRegistry) -> list[Sample]:
+def _samples(registry: CollectorRegistry) -> Families:
     """What a worker's /metrics endpoint would serve, parsed as the demo parses it."""
     text = generate_latest(registry).decode()
-    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+    return {family.name: family for family in text_string_to_metric_families(text)}
 
 
 def _consumer(region: str, *, events: int, lags: dict[int, int], fenced: int = 0,
-              latencies: tuple[float, ...] = ()) -> list[Sample]:
+              latencies: tuple[float, ...] = ()) -> Families:
     registry = CollectorRegistry()
     Counter("cachesync_consumer_events_total", "", ["region"], registry=registry
             ).labels(region).inc(events)
@@ -52,7 +49,7 @@ def _consumer(region: str, *, events: int, lags: dict[int, int], fenced: int = 0
     return _samples(registry)
 
 
-def _cdc(events: dict[tuple[str, str], int], behind: float) -> list[Sample]:
+def _cdc(events: dict[tuple[str, str], int], behind: float) -> Families:
     registry = CollectorRegistry()
     counter = Counter("cachesync_cdc_events_total", "", ["table", "op"], registry=registry)
     for (table, op), count in events.items():
@@ -61,7 +58,7 @@ def _cdc(events: dict[tuple[str, str], int], behind: float) -> list[Sample]:
     return _samples(registry)
 
 
-def _inspector(figures: dict[tuple[str, str], tuple[float, int, int]]) -> list[Sample]:
+def _inspector(figures: dict[tuple[str, str], tuple[float, int, int]]) -> Families:
     """The inspector's metrics from (region, window) → (nines, checked, inconsistent)."""
     registry = CollectorRegistry()
     gauge = Gauge("cachesync_inspector_nines", "", ["region", "window"], registry=registry)
@@ -76,36 +73,20 @@ def _inspector(figures: dict[tuple[str, str], tuple[float, int, int]]) -> list[S
     return _samples(registry)
 
 
-@pytest.mark.parametrize(("labels", "expected"), [
-    ({}, 12.0),
-    ({"op": "insert"}, 7.0),
-    ({"table": "app.users", "op": "delete"}, 5.0),
-    ({"table": "app.none"}, None),
-])
-def test_total_sums_the_matching_label_sets(labels: dict[str, str],
-                                            expected: float | None) -> None:
-    samples = _cdc({("app.users", "insert"): 3, ("app.balances", "insert"): 4,
-                    ("app.users", "delete"): 5}, behind=0)
-    assert total(samples, "cachesync_cdc_events_total", **labels) == expected
-
-
-def test_buckets_of_one_clock_and_region_cumulative_by_bound() -> None:
-    samples = _consumer("east", events=3, lags={}, latencies=(0.005, 0.05, 0.5, 2.0))
-    assert buckets(samples, "cachesync_commit_to_applied_seconds", region="east",
-                   clock="row") == ((0.01, 1.0), (0.1, 2.0), (1.0, 3.0), (math.inf, 4.0))
-    assert buckets(samples, "cachesync_commit_to_applied_seconds", region="west") == ()
-
-
-@pytest.mark.parametrize(("new", "old", "expected"), [
-    (((0.1, 5.0), (math.inf, 7.0)), ((0.1, 2.0), (math.inf, 3.0)),
-     ((0.1, 3.0), (math.inf, 4.0))),
-    (((0.1, 5.0), (math.inf, 7.0)), (), ((0.1, 5.0), (math.inf, 7.0))),
-    # the worker restarted between the scrapes: its counts start again from zero
-    (((0.1, 1.0), (math.inf, 1.0)), ((0.1, 2.0), (math.inf, 3.0)),
-     ((0.1, 1.0), (math.inf, 1.0))),
-])
-def test_bucket_delta(new: Buckets, old: Buckets, expected: Buckets) -> None:
-    assert bucket_delta(new, old) == expected
+def test_latency_of_the_row_clock_only_and_its_quantiles() -> None:
+    before = point(0.0, rows_written=0, reads=0, cdc=None, inspector=None, consumers={
+        "east": _consumer("east", events=3, lags={}, latencies=(0.005,) * 100)})
+    after = point(1.0, rows_written=0, reads=0, cdc=None, inspector=None, consumers={
+        "east": _consumer("east", events=3, lags={},
+                          latencies=(0.005,) * 100 + (0.05,) * 100)})
+    # whole histogram: half the observations at or below 10 ms
+    whole = latency_quantiles(after.regions["east"].latency)
+    assert whole is not None and whole[0] <= 0.01 < whole[1] <= 0.1
+    # the window holds only the later 100 (between 10 and 100 ms)
+    window = rates([before, after], window_s=1.0).regions["east"].latency
+    found = latency_quantiles(window)
+    assert found is not None and 0.01 < found[0] < found[1] <= 0.1
+    assert latency_quantiles(rates([before, before], 1.0).regions["east"].latency) is None
 
 
 def test_point_reads_every_worker_and_tolerates_silent_ones() -> None:
@@ -121,7 +102,7 @@ def test_point_reads_every_worker_and_tolerates_silent_ones() -> None:
     assert (p.cdc_events, p.binlog_lag_s, p.rows_written, p.reads) == (90.0, 0.5, 100, 40)
     east, west = p.regions["east"], p.regions["west"]
     assert (east.events, east.lag_records, east.fenced, east.dlq) == (80.0, 10.0, 2.0, 0.0)
-    assert east.latency[-1] == (math.inf, 1.0)
+    assert east.latency[-1] == (math.inf, 1.0)  # the row clock's one observation
     assert east.nines == {"1s": Nines(2.3, checked=1000, inconsistent=5),
                           "10s": Nines(3.0, checked=3000, inconsistent=0)}
     assert not east.nines["1s"].bound_only and east.nines["10s"].bound_only
