@@ -1,4 +1,5 @@
 # The two commands of the README: `make demo` (the main job) and `make test`.
+# `make demo ARGS="--duration 120"` passes options to `cachesync demo`.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ bootstrap:
 	bash scripts/bootstrap.sh
 
 demo: bootstrap
-	bash scripts/demo.sh
+	bash scripts/demo.sh $(ARGS)
 
 test: bootstrap
 	bash scripts/test.sh
