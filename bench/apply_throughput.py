@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
 from cachesync.stack import Stack, StackInfo
+from cachesync.stack.probes import free_port
 from cdc.partition import partition_for
 from consumers.store import RedisStore
 from schemas.config import Dsn
@@ -109,12 +109,6 @@ async def committed(admin: AIOKafkaAdminClient, group: str, topic: str,
     offsets = await admin.list_consumer_group_offsets(
         group, partitions=[TopicPartition(topic, p) for p in range(partitions)])
     return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def scrape(port: int, metric: str) -> float:

@@ -63,7 +63,6 @@ import redis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from bench.apply_throughput import free_port
 from cachesync import db
 from cachesync.promquantile import (
     Buckets,
@@ -74,6 +73,7 @@ from cachesync.promquantile import (
     scrape,
 )
 from cachesync.stack import Stack, StackInfo
+from cachesync.stack.probes import free_port
 from consumers.decide import row_commit_time
 from schemas.config import parse_settings
 from schemas.events import decode_event

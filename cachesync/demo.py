@@ -24,7 +24,6 @@ import logging
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +45,7 @@ from cachesync.kafka import ensure_topic
 from cachesync.promquantile import scrape
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.layout import DEFAULT_BASE_PORT, DEFAULT_DATA_DIR
+from cachesync.stack.probes import free_port
 from cachesync.workload import CacheAsideReader, WorkloadStats, Writer, connect, prepare
 from schemas.config import Settings, load_settings
 
@@ -124,14 +124,6 @@ class _Signals:
             if not self._depth and self._pending is not None:
                 signum, self._pending = self._pending, None
                 raise Stopped(signum)
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

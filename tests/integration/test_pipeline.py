@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pymysql
 
-from bench.apply_throughput import free_port
 from cachesync import db
 from cachesync.promquantile import histogram_buckets, scrape
 from cachesync.stack import StackInfo
+from cachesync.stack.probes import free_port
 from tests.integration.conftest import unique_name
 from tests.integration.consumer_support import (
     region_store,

@@ -14,15 +14,8 @@ import pytest
 from cachesync.stack import probes
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_nothing_listening_is_unhealthy() -> None:
-    port = _free_port()
+    port = probes.free_port()
     assert not probes.redis_ping(port, timeout_s=0.5)
     assert not probes.kafka_api_versions(port, timeout_s=0.5)
     assert not probes.mariadb_login(port, "root", "x", timeout_s=1)
