@@ -20,7 +20,6 @@ the error goes to the worker, which reopens from its checkpoint.
 
 from __future__ import annotations
 
-import select
 from typing import Any, Final, NamedTuple
 
 import pymysql
@@ -124,17 +123,6 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
         if isinstance(event, XidEvent):
             return Xid(event.packet.log_pos)
         return event
-
-    def idle(self) -> bool:
-        """Whether the server has sent nothing more yet: the next read would wait. (Bytes
-        already in PyMySQL's read buffer are not seen, so it may answer True a little early;
-        callers use it only to decide when to hand on what they hold.)"""
-        connection = self._stream_connection
-        sock = getattr(connection, "_sock", None)
-        if sock is None:
-            return False
-        readable, _, _ = select.select([sock], [], [], 0)
-        return not readable
 
     def _next_packet(self) -> bytes:
         """The next packet's bytes: PyMySQL's ``_read_packet`` without the packet object."""

@@ -209,15 +209,11 @@ class BinlogReader:
                         self._refresh_shapes()
                 elif isinstance(event, RotateEvent):
                     file = event.next_binlog
-                committed = state is not None and in_txn
-                if committed:
+                if state is not None and in_txn:
                     batch.append(("C", state, file, log_pos, ts_ms))
                     in_txn = False
                 now = time.monotonic()
-                # A full or old batch goes now; so does a committed one when the server has
-                # nothing more yet: the next event may be a heartbeat away.
-                if batch and (rows >= BATCH_ROWS or now - flushed_at >= BATCH_SECONDS
-                              or (committed and stream.idle())):
+                if batch and (rows >= BATCH_ROWS or now - flushed_at >= BATCH_SECONDS):
                     self._put(batch)
                     batch = []
                     rows = 0
