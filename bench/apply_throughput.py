@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
+from bench.proc import add_stack_options
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.probes import free_port
 from cdc.partition import partition_for
@@ -246,10 +246,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--stack-dir", default=os.environ.get(
-        "CACHESYNC_TEST_STACK_DIR", str(REPO / ".cachesync" / "stack-consumers")))
-    parser.add_argument("--base-port", type=int,
-                        default=int(os.environ.get("CACHESYNC_TEST_BASE_PORT", "25300")))
+    add_stack_options(parser, "stack-consumers", 25300)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--keys", type=int, default=4000)
     parser.add_argument("--partitions", type=int, default=8)

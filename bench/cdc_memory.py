@@ -25,20 +25,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pymysql
 import yaml
+
+from bench.proc import add_stack_options, process_tree, status_kb
 
 REPO = Path(__file__).resolve().parents[1]
 CACHESYNC = Path(sys.executable).parent / "cachesync"
@@ -66,7 +66,7 @@ class Tree:
     def sample(self) -> int:
         """Sample every process of the tree; the summed RSS now."""
         total = 0
-        for pid in _descendants(self.root):
+        for pid in process_tree(self.root):
             status = _status(pid)
             if status is None:
                 continue
@@ -85,35 +85,12 @@ class Tree:
         return [proc for proc in self.procs.values() if proc.role == role]
 
 
-def _descendants(pid: int) -> Iterator[int]:
-    yield pid
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return
-    for tid in tasks:
-        try:
-            children = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            yield from _descendants(int(child))
-
-
 def _status(pid: int) -> tuple[int, int] | None:
     """(VmRSS, VmHWM) in bytes; None once the process is gone."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
+    rss, hwm = status_kb(pid, "VmRSS:"), status_kb(pid, "VmHWM:")
+    if rss is None or hwm is None:  # gone, or a zombie with no memory left
         return None
-    values = {}
-    for line in text.splitlines():
-        if line.startswith(("VmRSS:", "VmHWM:")):
-            key, kb, _ = line.split()
-            values[key] = int(kb) * 1024
-    if len(values) < 2:  # a zombie has no memory left
-        return None
-    return values["VmRSS:"], values["VmHWM:"]
+    return rss * 1024, hwm * 1024
 
 
 def _role(pid: int, root: int) -> str:
@@ -315,10 +292,7 @@ def _stream(info: Any, conn: pymysql.Connection[pymysql.cursors.Cursor], *, name
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stack-dir", default=os.environ.get(
-        "CACHESYNC_TEST_STACK_DIR", str(REPO / ".cachesync" / "stack-cdc")))
-    parser.add_argument("--base-port", type=int,
-                        default=int(os.environ.get("CACHESYNC_TEST_BASE_PORT", "24300")))
+    add_stack_options(parser, "stack-cdc", 24300)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sample-ms", type=float, default=50)
     args = parser.parse_args()

@@ -46,6 +46,7 @@ from typing import Any
 import pymysql
 
 from bench import debezium_rate
+from bench.proc import add_stack_options, cpu_seconds, status_kb
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -244,7 +245,7 @@ async def _child_run(job: dict[str, Any]) -> dict[str, float]:
     # Both processes of the worker (asyncio side and the reader child) at their peaks.
     reader_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"seconds": now - first[0], "rows": job["rows"] - first[1],
-            "peak_rss_mb": _peak_rss_mb(os.getpid()) + reader_kb / 1024,
+            "peak_rss_mb": ((status_kb(os.getpid(), "VmHWM:") or 0) + reader_kb) / 1024,
             "publisher_cpu_s": publisher_cpu - cpu_at_first[0],
             "reader_cpu_s": reader_cpu - cpu_at_first[1]}
 
@@ -252,27 +253,14 @@ async def _child_run(job: dict[str, Any]) -> dict[str, float]:
 def _cpu_seconds() -> tuple[float, float]:
     """CPU time so far of this process (the worker's asyncio side, every thread) and of its
     child processes (the binlog reader)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    reader = 0.0
-    for child in multiprocessing.active_children():
-        fields = Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()
-        reader += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    reader = sum((cpu_seconds(child.pid) for child in multiprocessing.active_children()
+                  if child.pid is not None), 0.0)
     return time.process_time(), reader
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stack-dir", default=os.environ.get(
-        "CACHESYNC_TEST_STACK_DIR", str(REPO / ".cachesync" / "stack-cdc")))
-    parser.add_argument("--base-port", type=int,
-                        default=int(os.environ.get("CACHESYNC_TEST_BASE_PORT", "24300")))
+    add_stack_options(parser, "stack-cdc", 24300)
     parser.add_argument("--single-rows", type=int, default=30_000)
     parser.add_argument("--batch-rows", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3,

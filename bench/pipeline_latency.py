@@ -63,6 +63,7 @@ import redis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from bench.proc import add_stack_options, cpu_seconds, process_tree, status_kb
 from cachesync import db
 from cachesync.promquantile import (
     Buckets,
@@ -117,7 +118,7 @@ class Pipeline:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) so far of each process tree: cdc and each region."""
-        return {name: sum(_cpu_seconds(pid) for pid in _tree(proc.pid))
+        return {name: sum(cpu_seconds(pid) for pid in process_tree(proc.pid))
                 for name, proc in [("cdc", self.cdc), *self.consumers.items()]}
 
     def check_alive(self) -> None:
@@ -191,8 +192,8 @@ class RssSampler(threading.Thread):
 
     def run(self) -> None:
         while not self._done.wait(0.2):
-            for pid in _tree(self._pid):
-                kb = _status_kb(pid, "VmHWM:")
+            for pid in process_tree(self._pid):
+                kb = status_kb(pid, "VmHWM:")
                 if kb is not None:
                     self._hwm_kb[pid] = max(self._hwm_kb.get(pid, 0), kb)
 
@@ -200,37 +201,6 @@ class RssSampler(threading.Thread):
         self._done.set()
         self.join()
         return sum(self._hwm_kb.values()) / 1024
-
-
-def _tree(pid: int) -> list[int]:
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue  # exited meanwhile
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _status_kb(pid: int, field_name: str) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field_name):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 async def wait_for(check: Callable[[], bool], timeout_s: float, what: str,
@@ -587,10 +557,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--stack-dir", default=os.environ.get(
-        "CACHESYNC_TEST_STACK_DIR", str(REPO / ".cachesync" / "stack-latency")))
-    parser.add_argument("--base-port", type=int,
-                        default=int(os.environ.get("CACHESYNC_TEST_BASE_PORT", "25500")))
+    add_stack_options(parser, "stack-latency", 25500)
     parser.add_argument("--rate", type=int, default=5000, help="phase A rows/s")
     parser.add_argument("--seconds", type=float, default=30.0, help="phase A duration")
     parser.add_argument("--writers", type=int, default=4, help="phase A writer threads")

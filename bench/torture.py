@@ -69,7 +69,6 @@ import bisect
 import itertools
 import json
 import logging
-import os
 import random
 import re
 import subprocess
@@ -87,6 +86,7 @@ import pymysql
 import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.proc import add_stack_options
 from cachesync import db
 from cachesync.demo import wait_for_cdc_start
 from cachesync.stack import Stack, StackInfo
@@ -634,10 +634,7 @@ def print_table(results: list[FaultResult], traffic: Traffic, ledger: Ledger,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--stack-dir", default=os.environ.get(
-        "CACHESYNC_TEST_STACK_DIR", str(REPO / ".cachesync" / "stack-torture")))
-    parser.add_argument("--base-port", type=int,
-                        default=int(os.environ.get("CACHESYNC_TEST_BASE_PORT", "25500")))
+    add_stack_options(parser, "stack-torture", 25500)
     parser.add_argument("--faults", default=",".join(FAULTS),
                         help="comma-separated fault names, in order (default: all, see above)")
     parser.add_argument("--redis-outage-s", type=float, default=30)
