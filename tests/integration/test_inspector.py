@@ -115,6 +115,13 @@ async def _converged(stores: dict[str, RedisStore], expected: dict[str, bytes | 
         await wait_until(done, 60, f"region {region} to match the database")
 
 
+async def _received(p: Pipeline, events: int) -> None:
+    """The consumers having applied everything says nothing of the inspector's own consumer:
+    stopping it before it has received every event would (rightly) leave the rest unsampled."""
+    await wait_until(lambda: _report(p.report).get("events", {}).get("received") == events, 60,
+                     f"the inspector to receive all {events} events")
+
+
 def _finish(p: Pipeline) -> dict[str, Any]:
     """Stop sampling; the inspector runs the scheduled checks, writes the report, exits."""
     p.inspector.send_signal(signal.SIGTERM)
@@ -147,6 +154,7 @@ async def test_clean_run_reports_no_inconsistency(
         expected |= {f"{p.prefix}:{user}:note:{i}": None  # tombstones: action invalidate
                      for i in range(1, 31) for user in (i % 7, 99)}
         await _converged(p.stores, expected)
+        await _received(p, events)
         report = _finish(p)
 
     assert report["events"]["sampled"] == events
@@ -187,6 +195,7 @@ async def test_planted_inconsistency_is_found_in_that_region_only(
         await p.stores["west"].client.delete(filled_key)
         await p.stores["west"].client.hset(filled_key, mapping={"v": "0" * 32,
                                                                 "d": _value(6, "n6")})
+        await _received(p, 20)
         report = _finish(p)
 
     long_, short = window_label(LONG), window_label(SHORT)
@@ -222,6 +231,7 @@ async def test_a_region_whose_consumer_stopped_is_reported(
             cur.execute(f"UPDATE app.{p.users} SET name = 'renamed' WHERE id <= 4")
         await _converged({"east": p.stores["east"]},
                          {f"{p.prefix}:{i}": _value(i, "renamed") for i in range(1, 5)})
+        await _received(p, 14)
         report = _finish(p)
 
     for window in (window_label(SHORT), window_label(LONG)):
