@@ -6,7 +6,8 @@ back only its own group, while the other regions' groups go on.
 Inside a process, one fetch loop polls Kafka and hands each assigned partition's records to
 that partition's own task, which applies them strictly in offset order, a batch at a time
 (:mod:`consumers.plan`): a key always maps to one partition, so two events of one key never
-run concurrently, while different partitions overlap their Redis round trips.
+run concurrently, while the batches of different partitions that are ready together share
+one script call and round trip (:mod:`consumers.coalesce`).
 
 Commits (:mod:`consumers.offsets`): a partition's task records the offset after a batch only
 once every region it writes acknowledged the batch and its poison records were
@@ -47,6 +48,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from cachesync.kafka import ensure_topic
 from consumers import metrics
+from consumers.coalesce import CoalescingStore
 from consumers.decide import compile_rules
 from consumers.offsets import OffsetBook, PartitionQueue
 from consumers.plan import KafkaRecord, Plan, Poison, dead_letter_headers, plan_batch
@@ -142,14 +144,16 @@ class RegionConsumer:
         self._book = OffsetBook()
         self._commit_lock = asyncio.Lock()
         self._failure: BaseException | None = None
-        self._stores: list[RedisStore] = []
+        self._redis: list[RedisStore] = []
+        self._stores: list[CoalescingStore] = []
         self._rules = compile_rules(settings.tables)
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self._settings
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
-        self._stores = [RedisStore(name, settings.regions[name].redis_url)
-                        for name in self._regions]
+        self._redis = [RedisStore(name, settings.regions[name].redis_url)
+                       for name in self._regions]
+        self._stores = [CoalescingStore(store) for store in self._redis]
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka.bootstrap_servers,
             group_id=self._group,
@@ -177,7 +181,7 @@ class RegionConsumer:
                 await self._consumer.stop()
         finally:
             await self._dlq.stop()
-            for store in self._stores:
+            for store in self._redis:
                 await store.close()
         log.info("stopped consuming for region(s) %s", self._label)
 
@@ -292,7 +296,7 @@ class RegionConsumer:
         for poison in plan.poison + [p for region_poison in refused for p in region_poison]:
             await self._dead_letter(poison)
 
-    async def _apply_region(self, store: RedisStore, plan: Plan) -> list[Poison]:
+    async def _apply_region(self, store: CoalescingStore, plan: Plan) -> list[Poison]:
         """Apply a plan in one region, retrying until Redis takes it; the refused keys."""
         if not plan.actions:
             return []
