@@ -87,7 +87,7 @@ EVENTS = "cachesync_consumer_events_total"
 PARTITIONS = 12
 
 
-def _connect(port: int) -> pymysql.Connection[pymysql.cursors.Cursor]:
+def connect(port: int) -> pymysql.Connection[pymysql.cursors.Cursor]:
     return pymysql.connect(host="127.0.0.1", port=port, user="root", password="cachesync-root",
                            database="app", autocommit=True)
 
@@ -152,7 +152,7 @@ def _spawn(args: list[str], name: str, log_dir: Path, metrics_port: int
 def start(info: StackInfo, log_dir: Path) -> Pipeline:
     run = uuid.uuid4().hex[:8]
     table, prefix = f"lat_{run}", f"lat{run}"
-    with _connect(info.mariadb_port) as conn, conn.cursor() as cur:
+    with connect(info.mariadb_port) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE TABLE app.{table} (id BIGINT PRIMARY KEY, user_id INT NOT NULL, "
                     "name VARCHAR(64) NOT NULL, amount DECIMAL(12,2) NOT NULL, "
                     "updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) "
@@ -216,6 +216,18 @@ async def wait_for(check: Callable[[], bool], timeout_s: float, what: str,
         await asyncio.sleep(interval_s)
 
 
+async def wait_started(info: StackInfo, pipeline: Pipeline) -> None:
+    """Until the CDC worker saved its start position (it reads the binlog from there)."""
+    def has_position() -> bool:
+        with connect(info.mariadb_port) as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM cachesync.positions WHERE source_name = %s",
+                        (pipeline.source_name,))
+            row = cur.fetchone()
+        return bool(row and row[0])
+
+    await wait_for(has_position, 90, "the CDC worker's start position", pipeline)
+
+
 async def wait_applied(pipeline: Pipeline, targets: dict[str, float], timeout_s: float
                        ) -> dict[str, float]:
     """perf_counter time at which each region's events counter reached its target."""
@@ -246,7 +258,7 @@ def writer(port: int, table: str, index: int, *, rate: float, until: float,
            counts: Any) -> None:
     """Small transactions (1-10 rows) at ``rate`` rows/s, paced by a token bucket."""
     rng = random.Random(index)
-    conn = _connect(port)
+    conn = connect(port)
     next_id = index * 100_000_000
     written: list[int] = []
     tokens, burst = 0.0, 20.0
@@ -285,7 +297,7 @@ def prober(port: int, table: str, prefix: str, *, redis_urls: dict[str, str], un
            results: dict[str, list[float]], stats: WriterStats) -> None:
     """Every 100 ms a probe row until ``until``; each one's time from its commit's return
     until each region has its key (every outstanding key polled every 2 ms)."""
-    conn = _connect(port)
+    conn = connect(port)
     clients = {region: redis.Redis.from_url(redis_urls[region]) for region in REGIONS}
     outstanding: dict[str, dict[str, float]] = {region: {} for region in REGIONS}
     probe_id, next_probe = 900_000_000, time.monotonic()
@@ -448,7 +460,7 @@ async def phase_throughput(info: StackInfo, pipeline: Pipeline, args: argparse.N
         marks: dict[str, float] = {}
 
         def write() -> None:
-            with _connect(info.mariadb_port) as conn, conn.cursor() as cur:
+            with connect(info.mariadb_port) as conn, conn.cursor() as cur:
                 marks["start"] = time.perf_counter()
                 for first in range(1_000_000_000, 1_000_000_000 + total, per):
                     last = min(first + per, 1_000_000_000 + total) - 1
@@ -496,16 +508,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         sampler = RssSampler(pipeline.cdc.pid)
         sampler.start()
         try:
-            def has_position() -> bool:
-                with _connect(info.mariadb_port) as conn, conn.cursor() as cur:
-                    cur.execute("SELECT COUNT(*) FROM cachesync.positions "
-                                "WHERE source_name = %s", (pipeline.source_name,))
-                    row = cur.fetchone()
-                return bool(row and row[0])
-
-            await wait_for(has_position, 90, "the CDC worker's start position", pipeline)
+            await wait_started(info, pipeline)
             # Warm up: every process connected, partitions assigned, the path exercised.
-            with _connect(info.mariadb_port) as conn, conn.cursor() as cur:
+            with connect(info.mariadb_port) as conn, conn.cursor() as cur:
                 cur.execute(f"INSERT INTO app.{pipeline.table} (id, user_id, name, amount) "
                             "SELECT seq, 0, 'warm', 0 FROM seq_1_to_100")
             await wait_applied(pipeline, dict.fromkeys(REGIONS, 100.0), 120)
