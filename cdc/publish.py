@@ -11,16 +11,72 @@ order they are handed over.
 The caller learns when a whole batch is acknowledged (:class:`Acked`), which is all the
 checkpoint needs: it moves past a batch once every record of it, and of every batch before
 it, is acknowledged.
+
+The idempotent producer has one produce request in flight per broker, carrying at most one
+batch per partition. Handed a small batch per partition for every read from the binlog
+reader, it falls behind as soon as reads come faster than its round trips: the batches
+queue, each waiting for a request of its own (measured: reads every 5 ms instead of every
+20 ms at 5k rows/s took the worker's p50 from 16 ms to 177 ms). :class:`SendWindow` keeps
+at most :data:`PUBLISHES_IN_FLIGHT` publishes unacknowledged and merges the reads that come
+meanwhile into the next one, so the batches grow with the round trip: a read goes out at
+once when Kafka keeps up, and in one request with the others when it does not.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from typing import Any, Protocol
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any, Final, Protocol
 
 from cdc import metrics
 from cdc.assemble import Batch, Emit
+
+PUBLISHES_IN_FLIGHT: Final = 2
+"""Unacknowledged publishes: one in the producer's request, the next one ready behind it."""
+MAX_MERGED: Final = 20_000
+"""Entries merged while waiting; beyond it the worker stops reading, so the reader's pipe
+fills and the reader blocks (memory stays bounded while Kafka is slow or down)."""
+
+
+class SendWindow:
+    """Reads from the binlog reader, merged while :data:`PUBLISHES_IN_FLIGHT` publishes are
+    unacknowledged. Pure: the worker adds reads, asks whether to publish, and hands over the
+    done-checks (:class:`Acked`) of what it published."""
+
+    def __init__(self, in_flight: int = PUBLISHES_IN_FLIGHT, max_merged: int = MAX_MERGED
+                 ) -> None:
+        self._limit = in_flight
+        self._max_merged = max_merged
+        self._in_flight: deque[Callable[[], bool]] = deque()
+        self.merged: Batch = []
+        """What was read and not published yet, in order."""
+
+    def add(self, batch: Batch) -> None:
+        self.merged += batch
+
+    @property
+    def full(self) -> bool:
+        """Read no more until some of it is published."""
+        return len(self.merged) >= self._max_merged
+
+    def ready(self) -> bool:
+        """Whether to publish what is merged now; raises a send error of an earlier publish."""
+        in_flight = self._in_flight
+        while in_flight and in_flight[0]():
+            in_flight.popleft()
+        return bool(self.merged) and len(in_flight) < self._limit
+
+    def take(self) -> Batch:
+        """What is merged, to publish now."""
+        batch, self.merged = self.merged, []
+        return batch
+
+    def published(self, done: Callable[[], bool] | None) -> None:
+        """A publish was handed to the producer (``done``: its :class:`Acked`; None: it had
+        no records)."""
+        if done is not None:
+            self._in_flight.append(done)
 
 
 class Producer(Protocol):

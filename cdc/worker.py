@@ -38,10 +38,11 @@ from tenacity import (
 from cachesync import db
 from cachesync.kafka import ensure_topic
 from cdc import catalog, metrics
+from cdc.assemble import Batch
 from cdc.catalog import SourceConfigError
 from cdc.checkpoint import CheckpointStore
 from cdc.position import AckTracker, Position, SourceIdentity, StreamRewound
-from cdc.publish import KafkaPublisher
+from cdc.publish import KafkaPublisher, SendWindow
 from cdc.reader import Commit
 from cdc.reader_process import ReaderProcess
 from schemas.config import Settings
@@ -50,7 +51,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S: Final = 0.2
 IDLE_CHECKPOINT_INTERVAL_S: Final = 5.0
-MAX_IN_FLIGHT_BATCHES: Final = 40
+_BUSY_POLL_S: Final = 0.002
+"""How often the worker looks at Kafka's acknowledgements while reads wait to be published."""
 FLUSH_TIMEOUT_S: Final = 30.0
 ER_MASTER_FATAL_ERROR_READING_BINLOG: Final = 1236
 _PURGED_HINTS: Final = ("purged", "could not find", "not found")
@@ -241,20 +243,23 @@ class CdcWorker:
         saved_at = time.monotonic()
         acked_at_save = tracker.acked_sends
         newest_ts_ms = 0
+        window = SendWindow()
         try:
             while not stop.is_set():
-                item = await reader.get(CHECKPOINT_INTERVAL_S)
+                item: Batch | BaseException = []
+                if window.full:
+                    await asyncio.sleep(_BUSY_POLL_S)
+                else:
+                    item = await reader.get(_BUSY_POLL_S if window.merged
+                                            else CHECKPOINT_INTERVAL_S)
                 if isinstance(item, BaseException):
                     raise self._classify(item, start)
                 if item:
-                    # One tracker entry per batch: the checkpoint moves batch by batch.
-                    acked = await publisher.publish(item)
-                    tracker.push(acked, item[-1].position, acked.records if acked else 0)
+                    window.add(item)
                     newest_ts_ms = next((entry.ts_ms for entry in reversed(item)
                                          if isinstance(entry, Commit)), newest_ts_ms)
-                while len(tracker) > MAX_IN_FLIGHT_BATCHES:
-                    await asyncio.sleep(0.005)
-                    tracker.advance()
+                if window.ready():
+                    await self._publish(publisher, window, tracker)
                 now = time.monotonic()
                 if now - saved_at >= CHECKPOINT_INTERVAL_S:
                     position = tracker.advance()
@@ -272,8 +277,20 @@ class CdcWorker:
                     # Behind: the newest commit handed to Kafka while batches keep coming.
                     metrics.BEHIND.set(max(0.0, time.time() - newest_ts_ms / 1000)
                                        if item else 0.0)
+            if window.merged:  # stopping: hand over what was read (the caller flushes)
+                await self._publish(publisher, window, tracker)
         finally:
             await reader.stop()
+
+    @staticmethod
+    async def _publish(publisher: KafkaPublisher, window: SendWindow, tracker: AckTracker
+                       ) -> None:
+        """Publish what the window merged: one tracker entry, so the checkpoint moves past
+        it once all of it is acknowledged."""
+        batch = window.take()
+        acked = await publisher.publish(batch)
+        window.published(acked)
+        tracker.push(acked, batch[-1].position, acked.records if acked else 0)
 
     def _classify(self, error: BaseException, start: Position) -> BaseException:
         if isinstance(error, pymysql.err.OperationalError) and error.args \

@@ -11,7 +11,7 @@ from aiokafka.record.default_records import DefaultRecordBatch
 
 from cdc.assemble import Batch, Commit, Emit
 from cdc.position import Position
-from cdc.publish import KafkaPublisher, PublishError
+from cdc.publish import KafkaPublisher, PublishError, SendWindow
 
 POS = Position("0-1-1", "b.000001", 4)
 
@@ -86,3 +86,65 @@ async def test_a_batch_of_commits_only_needs_no_acknowledgement() -> None:
 async def test_a_record_no_fresh_batch_takes_is_an_error() -> None:
     with pytest.raises(PublishError, match=r"app\.t"):
         await KafkaPublisher(FakeProducer(refuse=True), "t").publish([_emit(0, b"a")])
+
+
+class _Done:
+    """A publish's done-check, acknowledged (or failed) when the test says so."""
+
+    def __init__(self) -> None:
+        self.acked = False
+        self.error: Exception | None = None
+
+    def __call__(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return self.acked
+
+
+def test_send_window_publishes_at_once_while_kafka_keeps_up() -> None:
+    window = SendWindow(in_flight=2)
+    assert not window.ready()  # nothing read yet
+    window.add([_emit(0, b"a")])
+    assert window.ready()
+    assert window.take() == [_emit(0, b"a")]
+    window.published(_Done())
+    window.add([_emit(1, b"b")])
+    assert window.ready()  # one in flight, room for a second
+
+
+def test_send_window_merges_reads_until_the_oldest_publish_is_acknowledged() -> None:
+    window = SendWindow(in_flight=2)
+    first, second = _Done(), _Done()
+    for done in (first, second):
+        window.add([_emit(0, b"x")])
+        window.take()
+        window.published(done)
+    window.add([_emit(0, b"c")])
+    window.add([_emit(1, b"d"), _emit(0, b"e")])
+    assert not window.ready()
+    second.acked = True  # out of order: the oldest still holds the window
+    assert not window.ready()
+    first.acked = True
+    assert window.ready()
+    assert window.take() == [_emit(0, b"c"), _emit(1, b"d"), _emit(0, b"e")]
+    assert window.merged == []
+
+
+def test_send_window_ignores_publishes_without_records() -> None:
+    window = SendWindow(in_flight=1)
+    window.published(None)
+    window.add([Commit(POS, 7)])
+    assert window.ready()
+
+
+def test_send_window_is_full_at_its_bound_and_raises_a_failed_send() -> None:
+    window = SendWindow(in_flight=1, max_merged=3)
+    failed = _Done()
+    window.published(failed)
+    window.add([_emit(0, b"a"), _emit(0, b"b")])
+    assert not window.full
+    window.add([_emit(0, b"c")])
+    assert window.full
+    failed.error = RuntimeError("broker refused")
+    with pytest.raises(RuntimeError, match="broker refused"):
+        window.ready()
