@@ -7,12 +7,11 @@ import pytest
 from cdc.position import (
     AckTracker,
     Flavor,
+    GtidState,
     Position,
     SourceIdentity,
     StreamRewound,
     TxnCursor,
-    advance_gtid,
-    gtid_contained,
 )
 
 
@@ -20,25 +19,46 @@ from cdc.position import (
     ("state", "gtid", "expected"),
     [
         (None, "0-1-5", "0-1-5"),
+        ("", "0-1-5", "0-1-5"),
         ("0-1-5", "0-1-6", "0-1-6"),
         ("0-1-5", "1-2-3", "0-1-5,1-2-3"),
         ("1-2-3,0-1-5", "0-2-9", "0-2-9,1-2-3"),
+        ("1-2-3, 10-1-1,2-1-1", "0-1-1", "0-1-1,1-2-3,2-1-1,10-1-1"),  # by number
     ],
 )
 def test_mariadb_gtid_state(state: str | None, gtid: str, expected: str) -> None:
-    assert advance_gtid(state, gtid, "mariadb") == expected
+    gtids = GtidState(state, "mariadb")
+    assert gtids.advance(gtid) == expected
+    assert gtids.text == expected
+    assert gtids.contains(gtid)
+
+
+def test_mariadb_gtid_state_keeps_advancing() -> None:
+    gtids = GtidState(None, "mariadb")
+    for seq in range(1, 4):
+        assert not gtids.contains(f"0-1-{seq}")
+        assert gtids.advance(f"0-1-{seq}") == f"0-1-{seq}"
+    assert gtids.advance("1-1-1") == "0-1-3,1-1-1"
+    assert gtids.advance("0-1-4") == "0-1-4,1-1-1"
+    assert gtids.contains("0-1-2") and not gtids.contains("1-1-2")
 
 
 def test_mysql_gtid_set_grows() -> None:
     uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
-    state = advance_gtid(f"{uuid}:1-5", f"{uuid}:6", "mysql")
-    assert state == f"{uuid}:1-6"
+    assert GtidState(f"{uuid}:1-5", "mysql").advance(f"{uuid}:6") == f"{uuid}:1-6"
 
 
-@pytest.mark.parametrize("bad", ["0-1", "a-b-c", "0-1-2-3"])
+@pytest.mark.parametrize("bad", ["0-1", "a-b-c", "0-1-2-3", "-1-2", "0--2", ""])
 def test_bad_mariadb_gtid(bad: str) -> None:
     with pytest.raises(ValueError, match="not a MariaDB GTID"):
-        advance_gtid(None, bad, "mariadb")
+        GtidState(None, "mariadb").advance(bad)
+    with pytest.raises(ValueError, match="not a MariaDB GTID"):
+        GtidState("0-1-1", "mariadb").contains(bad)
+
+
+def test_a_bad_mariadb_state_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a MariaDB GTID"):
+        GtidState("0-1-1,x", "mariadb")
 
 
 def test_checkpoint_is_the_acknowledged_prefix() -> None:
@@ -132,7 +152,7 @@ def test_which_query_ends_a_transaction(explicit: bool, queries: list[str],
     ],
 )
 def test_gtid_contained(state: str | None, gtid: str, flavor: Flavor, contained: bool) -> None:
-    assert gtid_contained(state, gtid, flavor) is contained
+    assert GtidState(state, flavor).contains(gtid) is contained
 
 
 def test_acknowledged_sends_are_counted() -> None:
