@@ -98,7 +98,9 @@ def prepare(info: StackInfo) -> None:
     for url in info.redis_urls.values():
         client = redis.Redis.from_url(url)
         try:
-            client.flushdb()
+            # ASYNC: the keys are freed in the background; a cache that earlier runs left
+            # with millions of keys would otherwise outlast the socket timeout.
+            client.flushdb(asynchronous=True)
         finally:
             client.close()
     conn = connect(info)
