@@ -41,6 +41,9 @@ def check_server_settings(variables: Mapping[str, str]) -> None:
         )
 
 
+_TIME_KINDS: Final = (Kind.TIMESTAMP, Kind.DATETIME)
+
+
 def build_shapes(settings: Settings, columns: Sequence[tuple[str, str, str, str, str]]
                  ) -> dict[str, TableShape]:
     """Shapes of the configured tables from catalog rows.
@@ -75,11 +78,16 @@ def build_shapes(settings: Settings, columns: Sequence[tuple[str, str, str, str,
             "version_column": [rule.version_column] if rule.version_column else [],
             "cache_keys": sorted(rule.template_columns()),
             "columns": rule.columns or [],
+            "commit_time_column": [rule.commit_time_column] if rule.commit_time_column else [],
         }
         for field, names in needed.items():
             for column in names:
                 if column not in kinds:
                     problems.append(f"table {name}: {field} column {column!r} does not exist")
+        commit_time = rule.commit_time_column
+        if commit_time in kinds and kinds[commit_time] not in _TIME_KINDS:
+            problems.append(f"table {name}: commit_time_column {commit_time!r} is "
+                            f"{kinds[commit_time].value}, not TIMESTAMP or DATETIME")
         shapes[name] = TableShape(name=name, rule=rule, pk=tuple(pks[name]), kinds=kinds)
     if problems:
         raise SourceConfigError("; ".join(problems))

@@ -53,6 +53,7 @@ COLUMNS = [
     ("app", "users", "email", "varchar", ""),
     ("app", "users", "v", "bigint", ""),
     ("app", "users", "doc", "json", ""),
+    ("app", "users", "updated_at", "timestamp", ""),
     ("app", "nopk", "id", "int", ""),
 ]
 
@@ -79,12 +80,22 @@ def test_shapes_from_catalog_rows() -> None:
          "app.users: version_column column 'ver'"),
         ({"cache_keys": ["u:{id}"], "columns": ["id", "zzz"]}, "app.users",
          "app.users: columns column 'zzz'"),
+        ({"cache_keys": ["u:{id}"], "commit_time_column": "gone"}, "app.users",
+         "app.users: commit_time_column column 'gone' does not exist"),
+        ({"cache_keys": ["u:{id}"], "commit_time_column": "v"}, "app.users",
+         "app.users: commit_time_column 'v' is int, not TIMESTAMP or DATETIME"),
     ],
 )
 def test_missing_things_are_named(rule: dict[str, Any], table: str, named: str) -> None:
     with pytest.raises(SourceConfigError) as info:
         build_shapes(settings({table: rule}), COLUMNS)
     assert named in str(info.value)
+
+
+def test_a_time_column_is_a_commit_time_column() -> None:
+    shapes = build_shapes(settings({"app.users": {
+        "cache_keys": ["u:{id}"], "commit_time_column": "updated_at"}}), COLUMNS)
+    assert shapes["app.users"].kinds["updated_at"] is Kind.TIMESTAMP
 
 
 def test_unsupported_type_is_named() -> None:
