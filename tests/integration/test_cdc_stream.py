@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import REGISTRY
 
+from bench.proc import process_tree, status_kb
 from cachesync.stack import StackInfo
 from cdc.catalog import SourceConfigError
 from cdc.worker import CdcWorker
@@ -264,15 +265,7 @@ async def test_lost_connection_reopens_from_the_checkpoint(stack: StackInfo) -> 
 
 def _rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (the reader process), in MiB."""
-    total = 0.0
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) / 1024
-    except FileNotFoundError:
-        return 0.0
-    return total + sum(_rss_mb(int(child)) for child in children)
+    return sum(status_kb(p, "VmRSS:") or 0 for p in process_tree(pid)) / 1024
 
 
 async def test_a_huge_transaction_streams_in_bounded_memory(stack: StackInfo,
