@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 from cachesync.stack import Stack, StackInfo
-from tests.integration.conftest import unique_name
 from tests.integration.test_cdc_support import (
     cdc_setup,
     consume,
-    ensure_app_schema,
+    create_table,
     mysql,
     start_here,
     worker_process,
@@ -34,10 +33,7 @@ def _insert(stack: StackInfo, table: str, first: int, count: int) -> None:
 
 async def test_worker_survives_a_long_kafka_outage(stack_control: Stack, stack: StackInfo,
                                                   tmp_path: Path) -> None:
-    ensure_app_schema(stack)
-    name = unique_name("cdc_kafka_down")
-    with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE TABLE {name} (seq BIGINT PRIMARY KEY)")
+    name = create_table(stack, "cdc_kafka_down", "seq BIGINT PRIMARY KEY")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{seq}}"]}}, name=name)
     start_here(setup)
     log = tmp_path / "worker.log"

@@ -9,7 +9,6 @@ are not sent again, the rest are. The worker is finally stopped with SIGTERM and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import signal
 import subprocess
@@ -20,11 +19,10 @@ from pathlib import Path
 import pymysql
 
 from cachesync.stack import StackInfo
-from tests.integration.conftest import unique_name
 from tests.integration.test_cdc_support import (
     cdc_setup,
     consume,
-    ensure_app_schema,
+    create_table,
     mysql,
     start_here,
     worker_process,
@@ -90,10 +88,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def test_sigkill_three_times_loses_nothing(stack: StackInfo, tmp_path: Path) -> None:
-    ensure_app_schema(stack)
-    name = unique_name("cdc_kill")
-    with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE TABLE {name} (seq BIGINT PRIMARY KEY, pad VARCHAR(32) NOT NULL)")
+    name = create_table(stack, "cdc_kill", "seq BIGINT PRIMARY KEY, pad VARCHAR(32) NOT NULL")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{seq}}"]}}, name=name)
     start_here(setup)
     config = setup.write_config(tmp_path)

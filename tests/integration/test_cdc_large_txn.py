@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 from cachesync.stack import StackInfo
-from tests.integration.conftest import unique_name
 from tests.integration.test_cdc_support import (
     cdc_setup,
     consume,
-    ensure_app_schema,
+    create_table,
     mysql,
     start_here,
     topic_size,
@@ -31,10 +30,7 @@ ROWS = 200_000
 
 async def test_large_transaction_streams_with_moving_checkpoint(
         stack: StackInfo, tmp_path: Path) -> None:
-    ensure_app_schema(stack)
-    name = unique_name("cdc_big")
-    with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, pad VARCHAR(32) NOT NULL)")
+    name = create_table(stack, "cdc_big", "id BIGINT PRIMARY KEY, pad VARCHAR(32) NOT NULL")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name,
                       server_id=4310)
     start_here(setup)

@@ -21,12 +21,11 @@ from cachesync.stack import StackInfo
 from cdc.catalog import SourceConfigError
 from cdc.worker import CdcWorker
 from schemas.versions import binlog_file_index, snapshot_version
-from tests.integration.conftest import unique_name
 from tests.integration.test_cdc_support import (
     Record,
     cdc_setup,
     consume,
-    ensure_app_schema,
+    create_table,
     mysql,
     run_cli,
     running_worker,
@@ -38,16 +37,8 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" /
                      "change_event.schema.json").read_text())
 
 
-def _table(stack: StackInfo, ddl: str) -> str:
-    ensure_app_schema(stack)
-    name = unique_name("cdc_s")
-    with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE TABLE {name} ({ddl})")
-    return name
-
-
 async def test_ops_order_and_schema(stack: StackInfo) -> None:
-    name = _table(stack, "id INT PRIMARY KEY, user_id INT NOT NULL, n INT NOT NULL")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY, user_id INT NOT NULL, n INT NOT NULL")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{user_id}}"],
                                               "partition_key": "user_id"}}, name=name)
     start_here(setup)
@@ -83,7 +74,7 @@ def _payload(record: Record) -> bytes:
 
 async def test_bad_server_setting_is_refused_by_name(stack: StackInfo,
                                                       mariadb_root: object) -> None:
-    name = _table(stack, "id INT PRIMARY KEY")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name)
     with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
         cur.execute("SET GLOBAL binlog_row_metadata = MINIMAL")
@@ -95,7 +86,7 @@ async def test_bad_server_setting_is_refused_by_name(stack: StackInfo,
 
 
 async def test_missing_key_column_is_refused_by_name(stack: StackInfo, tmp_path: Path) -> None:
-    name = _table(stack, "id INT PRIMARY KEY")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"],
                                               "partition_key": "user_id"}}, name=name)
     result = run_cli("cdc", "run", "--config", str(setup.write_config(tmp_path)))
@@ -104,7 +95,7 @@ async def test_missing_key_column_is_refused_by_name(stack: StackInfo, tmp_path:
 
 
 async def test_alter_table_under_a_concurrent_writer(stack: StackInfo) -> None:
-    name = _table(stack, "id INT PRIMARY KEY, a INT, b VARCHAR(10)")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY, a INT, b VARCHAR(10)")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name)
     start_here(setup)
     stop = threading.Event()
@@ -149,7 +140,7 @@ async def test_alter_table_under_a_concurrent_writer(stack: StackInfo) -> None:
 
 async def test_purged_binlog_exits_naming_position_and_recovery(
         stack: StackInfo, tmp_path: Path) -> None:
-    name = _table(stack, "id INT PRIMARY KEY")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name)
     start_here(setup)
     from cachesync import db  # noqa: PLC0415
@@ -193,7 +184,7 @@ async def test_snapshot_version_sits_between_the_changes_around_it(stack: StackI
     """A consistent snapshot's ``Binlog_snapshot_position`` is the GTID event start of the
     next transaction, so the reconciler's snapshot version is above every change inside the
     snapshot and below every change after it."""
-    name = _table(stack, "id INT PRIMARY KEY")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name)
     start_here(setup)
     with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur, \
@@ -221,7 +212,7 @@ async def test_snapshot_version_sits_between_the_changes_around_it(stack: StackI
 
 
 async def test_lost_connection_reopens_from_the_checkpoint(stack: StackInfo) -> None:
-    name = _table(stack, "id INT PRIMARY KEY")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name)
     start_here(setup)
     reconnects = REGISTRY.get_sample_value("cachesync_cdc_reconnects_total") or 0.0
@@ -271,7 +262,7 @@ def _rss_mb(pid: int) -> float:
 async def test_a_huge_transaction_streams_in_bounded_memory(stack: StackInfo,
                                                             tmp_path: Path) -> None:
     rows = 300_000
-    name = _table(stack, "id INT PRIMARY KEY, pad CHAR(100) NOT NULL")
+    name = create_table(stack, "cdc_s", "id INT PRIMARY KEY, pad CHAR(100) NOT NULL")
     setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name)
     start_here(setup)
     with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:

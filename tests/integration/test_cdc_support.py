@@ -27,6 +27,7 @@ from cachesync.stack import StackInfo
 from cdc.worker import CdcWorker, reset_to_current
 from schemas.config import Settings, parse_settings
 from schemas.events import ChangeEvent, decode_event
+from tests.integration.conftest import unique_name
 from tests.integration.settings import stack_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,6 +156,15 @@ def mysql(stack: StackInfo, database: str | None = "app", *, autocommit: bool = 
     return pymysql.connect(host="127.0.0.1", port=stack.mariadb_port, user="root",
                            password="cachesync-root", database=database,
                            autocommit=autocommit, charset="utf8mb4")
+
+
+def create_table(stack: StackInfo, prefix: str, columns: str) -> str:
+    """A new table with a unique name in the ``app`` schema (created if missing); its name."""
+    ensure_app_schema(stack)
+    name = unique_name(prefix)
+    with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} ({columns})")
+    return name
 
 
 def ensure_app_schema(stack: StackInfo) -> None:
