@@ -10,9 +10,10 @@ the last row change Kafka acknowledged, written as
 A restart streams from ``gtid`` and skips the first ``row_index`` row changes of the first
 transaction, so a crash inside a large transaction neither loses it nor starts it over.
 The worker writes the checkpoint only after Kafka acknowledged everything up to it, every
-200 ms while it moves; it moves batch by batch (a reader batch holds up to 1,000 row
-changes). Sends acknowledged after the checkpoint was written are delivered again:
-at-least-once, and the consumers' fence turns the duplicates into no-ops.
+200 ms while it moves; it moves publish by publish (a publish holds one or more reader
+batches of up to 1,000 row changes each, see :mod:`cdc.publish`). Sends acknowledged
+after the checkpoint was written are delivered again: at-least-once, and the consumers'
+fence turns the duplicates into no-ops.
 """
 
 from __future__ import annotations
