@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pymysql
 import redis
@@ -87,10 +87,11 @@ class WorkloadStats:
             return sum(self.ops.values()), self.rows, dict(self.reads)
 
 
-def connect(info: StackInfo) -> pymysql.Connection[pymysql.cursors.Cursor]:
-    """An application connection (root on the local stack), not autocommitting."""
+def connect(info: StackInfo, *, autocommit: bool = False
+            ) -> pymysql.Connection[pymysql.cursors.Cursor]:
+    """An application connection (root on the local stack)."""
     return pymysql.connect(host="127.0.0.1", port=info.mariadb_port, user="root",
-                           password=ROOT_PASSWORD, autocommit=False)
+                           password=ROOT_PASSWORD, autocommit=autocommit)
 
 
 def prepare(info: StackInfo) -> None:
@@ -118,18 +119,18 @@ def prepare(info: StackInfo) -> None:
 class _Pacer:
     """Paces a loop at ``rate_per_s``; falls back to "as fast as possible" when behind."""
 
-    def __init__(self, rate_per_s: float, stop: threading.Event) -> None:
+    def __init__(self, rate_per_s: float) -> None:
         self._interval = 1.0 / rate_per_s
         self._next = time.monotonic()
-        self._stop = stop
 
-    def wait(self) -> None:
+    def delay(self) -> float:
+        """Seconds to wait before the next turn of the loop (0 when behind)."""
         self._next += self._interval
         delay = self._next - time.monotonic()
         if delay > 0:
-            self._stop.wait(delay)
-        else:
-            self._next = time.monotonic()
+            return delay
+        self._next = time.monotonic()
+        return 0.0
 
 
 class Writer:
@@ -149,15 +150,18 @@ class Writer:
         self._stop = stop
 
     def run(self) -> None:
-        conn = connect(self._info)
-        pacer = _Pacer(self._rate, self._stop)
+        # Every transaction is one statement (pymysql sends ``executemany`` of an INSERT as
+        # one multi-row INSERT), so autocommit makes each its own transaction in one round
+        # trip instead of two: the demo's load generator shares the machine with the
+        # pipeline it measures.
+        conn = connect(self._info, autocommit=True)
+        pacer = _Pacer(self._rate)
         try:
             with conn.cursor() as cur:
                 while not self._stop.is_set():
                     op, rows = self._transaction(cur)
-                    conn.commit()
                     self._stats.add(op, rows)
-                    pacer.wait()
+                    self._stop.wait(pacer.delay())
         finally:
             conn.close()
 
@@ -167,6 +171,7 @@ class Writer:
         return sorted(self._rng.sample(range(self._users), count))
 
     def _transaction(self, cur: pymysql.cursors.Cursor) -> tuple[str, int]:
+        """One transaction of a single statement; ``(kind, rows changed)``."""
         rng = self._rng
         ids = self._ids()
         roll = rng.random()
@@ -200,12 +205,24 @@ class Writer:
         return "delete users", deleted
 
 
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
 @dataclass(frozen=True)
 class _ReadTarget:
-    """A table the readers read through: its resolved spec and the pk columns' choosers."""
+    """A table the readers read through: its resolved spec, its codec, and the query that
+    reads one row by primary key."""
 
     spec: TableSpec
     codec: TableCodec
+
+    @property
+    def query(self) -> str:
+        spec = self.spec
+        where = " AND ".join(f"{_quoted(name)} = %s" for name in spec.pk)
+        return (f"SELECT {', '.join(_quoted(name) for name in spec.columns)} FROM "
+                f"{_quoted(spec.table.schema or '')}.{_quoted(spec.table.name)} WHERE {where}")
 
 
 def _pk_only_tables(engine: sa.Engine, tables: Mapping[str, TableConfig]) -> list[_ReadTarget]:
@@ -256,18 +273,27 @@ class CacheAsideReader:
     async def _run(self) -> None:
         engine = db.create_engine(self._settings.source.dsn, pool_size=1)
         store = RedisStore(self._region, self._settings.regions[self._region].redis_url)
+        raw = engine.raw_connection()
         try:
             targets = _pk_only_tables(engine, self._tables)
             if not targets:
                 return
-            pacer = _Pacer(self._rate, self._stop)
-            with engine.connect() as conn:
-                conn.exec_driver_sql("SET SESSION time_zone = '+00:00'")
+            queries = {target.spec.name: target.query for target in targets}
+            # The driver's connection, autocommitting: a read is one round trip, without
+            # building a statement or ending a transaction (the readers share the machine
+            # with the pipeline they race).
+            conn = cast("pymysql.Connection[pymysql.cursors.Cursor]", raw.driver_connection)
+            conn.autocommit(True)
+            pacer = _Pacer(self._rate)
+            with conn.cursor() as cur:
+                # TIMESTAMP columns read as UTC, as the CDC worker decodes them.
+                cur.execute("SET SESSION time_zone = '+00:00'")
                 while not self._stop.is_set():
-                    await self._read_one(conn, store, self._rng.choice(targets))
-                    conn.rollback()
-                    await asyncio.to_thread(pacer.wait)
+                    target = self._rng.choice(targets)
+                    await self._read_one(cur, queries[target.spec.name], store, target)
+                    await asyncio.sleep(pacer.delay())
         finally:
+            raw.close()
             await store.close()
             engine.dispose()
 
@@ -281,8 +307,8 @@ class CacheAsideReader:
                 values[column] = self._rng.randrange(self._users)
         return values
 
-    async def _read_one(self, conn: sa.Connection, store: RedisStore, target: _ReadTarget
-                        ) -> None:
+    async def _read_one(self, cur: pymysql.cursors.Cursor, query: str, store: RedisStore,
+                        target: _ReadTarget) -> None:
         spec, codec = target.spec, target.codec
         pk = self._pk(spec)
         key = codec.render(spec.rule.cache_keys[0], pk)
@@ -290,9 +316,8 @@ class CacheAsideReader:
         if token is None:
             self._stats.read("hit")
             return
-        columns = [spec.table.c[name] for name in spec.columns]
-        query = sa.select(*columns).where(*(spec.table.c[name] == pk[name] for name in spec.pk))
-        row = conn.execute(query).first()
+        cur.execute(query, [pk[name] for name in spec.pk])
+        row = cur.fetchone()
         if row is None:
             self._stats.read("miss, no row")
             return
