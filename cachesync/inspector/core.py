@@ -109,7 +109,7 @@ def sample_point(table: str, key: str, version: str) -> float:
 
 
 def is_sampled(rate: float, table: str, key: str, version: str) -> bool:
-    return rate > 0 and sample_point(table, key, version) < rate
+    return rate >= 1 or (rate > 0 and sample_point(table, key, version) < rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +163,22 @@ class Schedule:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+
+PROBE_ROUND_S: Final = 0.05
+"""Probes run in rounds at most this often; a round checks every probe due before the next
+round could start, with one read per region for all of them, so each probe runs up to this
+much before its window ends (stricter, never lenient) unless the process is starved."""
+IDLE_WAKE_S: Final = 0.1
+"""With nothing scheduled, the probe loop still looks this often (to notice the end)."""
+
+
+def next_round_at(started: float, next_due: float | None) -> float:
+    """When the round after the one that ``started`` begins: a round ahead of the next probe
+    due, and never sooner than a round after this one."""
+    if next_due is None:
+        return started + IDLE_WAKE_S
+    return max(started + PROBE_ROUND_S, next_due - PROBE_ROUND_S)
 
 
 COUNTERS: Final = ("checked", "consistent", "misses", "equal", "inconsistent", "errors")
@@ -220,12 +236,12 @@ class Tally:
         self.counts = {(region, window): dict.fromkeys(COUNTERS, 0)
                        for region in self.regions for window in self.windows_s}
 
-    def record(self, region: str, window_s: float, verdict: Verdict) -> None:
+    def record(self, region: str, window_s: float, verdict: Verdict, amount: int = 1) -> None:
         if verdict is Verdict.SUSPECT:
             raise ValueError("a suspect must be re-checked against the DB before it counts")
         counts = self.counts[(region, window_s)]
-        counts["checked"] += 1
-        counts[_COUNTER_OF[verdict]] += 1
+        counts["checked"] += amount
+        counts[_COUNTER_OF[verdict]] += amount
 
     def error(self, region: str, window_s: float, amount: int = 1) -> None:
         self.counts[(region, window_s)]["errors"] += amount

@@ -2,8 +2,8 @@
 
 One task tails the change topic (consumer group ``cachesync.inspector`` by default, from the
 latest offsets: it measures live traffic and commits nothing, so every start begins at the
-end) and schedules probes for sampled events; one task runs the probes as they fall due
-(one batched read per region for all probes due together, then the DB re-check of the
+end) and schedules probes for sampled events; one task runs the probes in rounds as they fall due
+(one batched read per region for all probes of a round, then the DB re-check of the
 suspects in a worker thread); one task rewrites the JSON report every few seconds.
 
 Stopping: ``stop`` ends sampling, and the probes already scheduled still run when they fall
@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ from redis.exceptions import RedisError
 from cachesync import db
 from cachesync.inspector import metrics
 from cachesync.inspector.core import (
+    IDLE_WAKE_S,
+    PROBE_ROUND_S,
     Findings,
     Probe,
     Sample,
@@ -44,6 +47,7 @@ from cachesync.inspector.core import (
     cache_verdict,
     db_verdict,
     is_sampled,
+    next_round_at,
     nines,
     nines_supported,
     window_label,
@@ -287,20 +291,20 @@ class Inspector:
         while not abandon.is_set():
             if sampling_done.is_set() and not self._schedule:
                 return
-            now = time.monotonic()
-            due = self._schedule.pop_due(now)
+            started = time.monotonic()
+            due = self._schedule.pop_due(started + PROBE_ROUND_S)
             if due:
-                # A late probe is lenient (more time to converge): say how late they ran.
-                delays = [now - probe.due for probe in due]
+                # Early (negative) is strict; late is lenient (more time to converge): say
+                # how late they ran.
+                delays = [started - probe.due for probe in due]
                 self._probes_run += len(delays)
                 self._delay_sum_s += sum(delays)
                 self._delay_max_s = max(self._delay_max_s, *delays)
                 await self.check(due)
-                continue
-            next_due = self._schedule.next_due()
-            wait = 0.1 if next_due is None else min(0.1, max(0.0, next_due - time.monotonic()))
+            wake = next_round_at(started, self._schedule.next_due())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(abandon.wait(), wait)
+                await asyncio.wait_for(abandon.wait(),
+                                       min(IDLE_WAKE_S, max(0.0, wake - time.monotonic())))
 
     async def _report_loop(self) -> None:
         path = self._options.report_path
@@ -317,6 +321,7 @@ class Inspector:
         keys = list(dict.fromkeys(key for probe in probes for key in probe.sample.keys))
         reads = await asyncio.gather(*(self._read(region, keys) for region in self._regions))
         suspects: list[tuple[str, Probe, str, CacheEntry]] = []
+        verdicts: Counter[tuple[str, float, Verdict]] = Counter()
         for region, entries in zip(self._regions, reads, strict=True):
             if entries is None:
                 for probe in probes:
@@ -330,7 +335,7 @@ class Inspector:
                         assert entry is not None  # a miss is never suspect
                         suspects.append((region, probe, key, entry))
                     else:
-                        self._count(region, probe.window_s, verdict)
+                        verdicts[region, probe.window_s, verdict] += 1
         if suspects:
             rows = {_row_key(probe.sample.table, probe.sample.pk): probe.sample
                     for _, probe, _, _ in suspects}
@@ -341,9 +346,11 @@ class Inspector:
                     self._tally.error(region, probe.window_s)
                     continue
                 verdict = db_verdict(entry, now.get(key))
-                self._count(region, probe.window_s, verdict)
+                verdicts[region, probe.window_s, verdict] += 1
                 if verdict is Verdict.INCONSISTENT:
                     self._found(region, probe, key, entry, now.get(key))
+        for (region, window_s, verdict), amount in verdicts.items():
+            self._count(region, window_s, verdict, amount)
         for region in self._regions:
             for window in {probe.window_s for probe in probes}:
                 self._gauge(region, window)
@@ -357,14 +364,14 @@ class Inspector:
             return None
         return dict(zip(keys, entries, strict=True))
 
-    def _count(self, region: str, window_s: float, verdict: Verdict) -> None:
-        self._tally.record(region, window_s, verdict)
+    def _count(self, region: str, window_s: float, verdict: Verdict, amount: int) -> None:
+        self._tally.record(region, window_s, verdict, amount)
         label = window_label(window_s)
-        metrics.CHECKED.labels(region, label).inc()
+        metrics.CHECKED.labels(region, label).inc(amount)
         if verdict is Verdict.INCONSISTENT:
-            metrics.INCONSISTENT.labels(region, label).inc()
+            metrics.INCONSISTENT.labels(region, label).inc(amount)
         elif verdict is Verdict.MISS:
-            metrics.MISSES.labels(region, label).inc()
+            metrics.MISSES.labels(region, label).inc(amount)
 
     def _gauge(self, region: str, window_s: float) -> None:
         counts = self._tally.counts[(region, window_s)]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 
 from cachesync.inspector.core import (
     CACHE_RULES,
+    IDLE_WAKE_S,
+    PROBE_ROUND_S,
     EntryShape,
     Findings,
     Sample,
@@ -18,6 +21,7 @@ from cachesync.inspector.core import (
     db_verdict,
     entry_shape,
     is_sampled,
+    next_round_at,
     nines,
     nines_supported,
     sample_point,
@@ -96,6 +100,33 @@ def test_schedule_pops_probes_in_due_order_per_window() -> None:
     assert schedule.next_due() is None
 
 
+@pytest.mark.parametrize(("started", "next_due", "expected"), [
+    (10.0, None, 10.0 + IDLE_WAKE_S),           # nothing scheduled: look again later
+    (10.0, 10.01, 10.0 + PROBE_ROUND_S),        # due soon: not before a round has passed
+    (10.0, 12.0, 12.0 - PROBE_ROUND_S),         # due later: a round ahead of it
+    (10.0, 9.0, 10.0 + PROBE_ROUND_S),          # overdue (starved): the next round
+])
+def test_next_round(started: float, next_due: float | None, expected: float) -> None:
+    assert next_round_at(started, next_due) == pytest.approx(expected)
+
+
+def test_rounds_run_every_probe_at_most_a_round_early_and_never_late() -> None:
+    """The probe loop on an ideal clock: a round pops what is due up to a round ahead."""
+    schedule = Schedule(max_pending=10_000)
+    received = [i * 0.0137 for i in range(300)]  # arrivals closer together than a round
+    for i, at in enumerate(received):
+        assert schedule.add(_sample(at, f"k{i}"), (1.0, 10.0))
+    now, rounds, ran = 0.0, [], []
+    while schedule:
+        rounds.append(now)
+        ran += [(now, probe) for probe in schedule.pop_due(now + PROBE_ROUND_S)]
+        now = next_round_at(now, schedule.next_due())
+    assert len(ran) == 600
+    assert all(-PROBE_ROUND_S - 1e-9 <= start - probe.due <= 0 for start, probe in ran)
+    assert all(b - a >= PROBE_ROUND_S - 1e-9 for a, b in itertools.pairwise(rounds))
+    assert len(rounds) < 300  # batched: fewer rounds than probes due at distinct times
+
+
 def test_schedule_refuses_what_does_not_fit() -> None:
     schedule = Schedule(max_pending=3)
     assert schedule.add(_sample(0.0), (1.0, 10.0))
@@ -127,7 +158,8 @@ def test_nines_supported_is_the_rule_of_three(checked: int, expected: float) -> 
 
 def test_tally_counts_and_reports() -> None:
     tally = Tally(["east", "west"], [1.0, 10.0])
-    for verdict in [Verdict.CONSISTENT] * 2997 + [Verdict.MISS, Verdict.EQUAL]:
+    tally.record("east", 1.0, Verdict.CONSISTENT, 2990)  # a round's checks at once
+    for verdict in [Verdict.CONSISTENT] * 7 + [Verdict.MISS, Verdict.EQUAL]:
         tally.record("east", 1.0, verdict)
     tally.record("east", 1.0, Verdict.INCONSISTENT)
     tally.error("west", 10.0, 2)
