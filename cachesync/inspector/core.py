@@ -36,9 +36,8 @@ sample of ``N`` supports at most ``log10(N/3)`` nines (:func:`nines_supported`).
 from __future__ import annotations
 
 import hashlib
-import heapq
-import itertools
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -137,32 +136,47 @@ class Probe:
 
 @dataclass(slots=True)
 class Schedule:
-    """Probes in due order, bounded: a sample that does not fit is refused, not queued."""
+    """Probes in due order, bounded: a sample that does not fit is refused, not queued.
+
+    Samples arrive in the order they are received, so within a window the probes fall due
+    in the order they were added: a queue per window keeps them, in O(1) per probe.
+    """
 
     max_pending: int
-    _heap: list[tuple[float, int, Probe]] = field(default_factory=list)
-    _seq: itertools.count[int] = field(default_factory=itertools.count)
+    _queues: dict[float, deque[Probe]] = field(default_factory=dict)
+    _size: int = 0
+    _last_received: float = -math.inf
 
     def add(self, sample: Sample, windows_s: Sequence[float]) -> bool:
         """Schedule a probe per window; False (nothing scheduled) when full."""
-        if len(self._heap) + len(windows_s) > self.max_pending:
+        if sample.received_at < self._last_received:
+            raise ValueError(f"samples must come in the order received: {sample.received_at} "
+                             f"after {self._last_received}")
+        if self._size + len(windows_s) > self.max_pending:
             return False
+        self._last_received = sample.received_at
         for window in windows_s:
-            probe = Probe(sample.received_at + window, window, sample)
-            heapq.heappush(self._heap, (probe.due, next(self._seq), probe))
+            queue = self._queues.get(window)
+            if queue is None:
+                queue = self._queues[window] = deque()
+            queue.append(Probe(sample.received_at + window, window, sample))
+        self._size += len(windows_s)
         return True
 
     def pop_due(self, now: float) -> list[Probe]:
+        """The probes due by ``now``, window by window, each window's in due order."""
         due: list[Probe] = []
-        while self._heap and self._heap[0][0] <= now:
-            due.append(heapq.heappop(self._heap)[2])
+        for queue in self._queues.values():
+            while queue and queue[0].due <= now:
+                due.append(queue.popleft())
+        self._size -= len(due)
         return due
 
     def next_due(self) -> float | None:
-        return self._heap[0][0] if self._heap else None
+        return min((queue[0].due for queue in self._queues.values() if queue), default=None)
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._size
 
 
 PROBE_ROUND_S: Final = 0.05

@@ -132,6 +132,18 @@ def test_schedule_refuses_what_does_not_fit() -> None:
     assert schedule.add(_sample(0.0), (1.0, 10.0))
     assert not schedule.add(_sample(0.0), (1.0, 10.0))
     assert len(schedule) == 2
+    assert [p.window_s for p in schedule.pop_due(1.0)] == [1.0]
+    assert len(schedule) == 1
+    assert schedule.add(_sample(0.5), (1.0, 10.0))  # room again
+    assert schedule.next_due() == 1.5
+
+
+def test_schedule_takes_samples_in_the_order_received_only() -> None:
+    schedule = Schedule(max_pending=10)
+    assert schedule.add(_sample(5.0), (1.0,))
+    with pytest.raises(ValueError, match="order received"):
+        schedule.add(_sample(4.0), (1.0,))
+    assert len(schedule) == 1
 
 
 @pytest.mark.parametrize(("checked", "bad", "expected"), [
