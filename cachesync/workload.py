@@ -209,6 +209,15 @@ def _quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def select_by_pk(table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+    """The query that reads ``columns`` of one row of ``schema.table`` by primary key, with
+    a ``%s`` parameter per key column in ``pk``'s order."""
+    schema, _, name = table.partition(".")
+    where = " AND ".join(f"{_quoted(column)} = %s" for column in pk)
+    return (f"SELECT {', '.join(_quoted(column) for column in columns)} FROM "
+            f"{_quoted(schema)}.{_quoted(name)} WHERE {where}")
+
+
 @dataclass(frozen=True)
 class _ReadTarget:
     """A table the readers read through: its resolved spec, its codec, and the query that
@@ -216,13 +225,7 @@ class _ReadTarget:
 
     spec: TableSpec
     codec: TableCodec
-
-    @property
-    def query(self) -> str:
-        spec = self.spec
-        where = " AND ".join(f"{_quoted(name)} = %s" for name in spec.pk)
-        return (f"SELECT {', '.join(_quoted(name) for name in spec.columns)} FROM "
-                f"{_quoted(spec.table.schema or '')}.{_quoted(spec.table.name)} WHERE {where}")
+    query: str
 
 
 def _pk_only_tables(engine: sa.Engine, tables: Mapping[str, TableConfig]) -> list[_ReadTarget]:
@@ -240,7 +243,8 @@ def _pk_only_tables(engine: sa.Engine, tables: Mapping[str, TableConfig]) -> lis
 
             spec = resolve_table(conn, name, rule, factory)
             if set(rule.template_columns()) <= set(spec.pk):
-                targets.append(_ReadTarget(spec, codecs[0]))
+                targets.append(_ReadTarget(spec, codecs[0],
+                                           select_by_pk(name, spec.columns, spec.pk)))
             else:
                 log.info("readers skip %s: its cache keys need non-key columns", name)
     return targets
@@ -273,29 +277,33 @@ class CacheAsideReader:
     async def _run(self) -> None:
         engine = db.create_engine(self._settings.source.dsn, pool_size=1)
         store = RedisStore(self._region, self._settings.regions[self._region].redis_url)
-        raw = engine.raw_connection()
         try:
             targets = _pk_only_tables(engine, self._tables)
-            if not targets:
-                return
-            queries = {target.spec.name: target.query for target in targets}
-            # The driver's connection, autocommitting: a read is one round trip, without
-            # building a statement or ending a transaction (the readers share the machine
-            # with the pipeline they race).
-            conn = cast("pymysql.Connection[pymysql.cursors.Cursor]", raw.driver_connection)
-            conn.autocommit(True)
-            pacer = _Pacer(self._rate)
-            with conn.cursor() as cur:
-                # TIMESTAMP columns read as UTC, as the CDC worker decodes them.
-                cur.execute("SET SESSION time_zone = '+00:00'")
-                while not self._stop.is_set():
-                    target = self._rng.choice(targets)
-                    await self._read_one(cur, queries[target.spec.name], store, target)
-                    await asyncio.sleep(pacer.delay())
+            if targets:
+                raw = engine.raw_connection()
+                try:
+                    # The driver's connection, autocommitting: a read is one round trip,
+                    # without building a statement or ending a transaction (the readers
+                    # share the machine with the pipeline they race).
+                    conn = cast("pymysql.Connection[pymysql.cursors.Cursor]",
+                                raw.driver_connection)
+                    conn.autocommit(True)
+                    with conn.cursor() as cur:
+                        await self._read_loop(cur, store, targets)
+                finally:
+                    raw.close()
         finally:
-            raw.close()
             await store.close()
             engine.dispose()
+
+    async def _read_loop(self, cur: pymysql.cursors.Cursor, store: RedisStore,
+                         targets: Sequence[_ReadTarget]) -> None:
+        # TIMESTAMP columns read as UTC, as the CDC worker decodes them.
+        cur.execute("SET SESSION time_zone = '+00:00'")
+        pacer = _Pacer(self._rate)
+        while not self._stop.is_set():
+            await self._read_one(cur, store, self._rng.choice(targets))
+            await asyncio.sleep(pacer.delay())
 
     def _pk(self, spec: TableSpec) -> dict[str, Any]:
         """A random primary key of the demo schema's shape (a user id, maybe a currency)."""
@@ -307,7 +315,7 @@ class CacheAsideReader:
                 values[column] = self._rng.randrange(self._users)
         return values
 
-    async def _read_one(self, cur: pymysql.cursors.Cursor, query: str, store: RedisStore,
+    async def _read_one(self, cur: pymysql.cursors.Cursor, store: RedisStore,
                         target: _ReadTarget) -> None:
         spec, codec = target.spec, target.codec
         pk = self._pk(spec)
@@ -316,7 +324,7 @@ class CacheAsideReader:
         if token is None:
             self._stats.read("hit")
             return
-        cur.execute(query, [pk[name] for name in spec.pk])
+        cur.execute(target.query, [pk[name] for name in spec.pk])
         row = cur.fetchone()
         if row is None:
             self._stats.read("miss, no row")
