@@ -517,7 +517,8 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
     inspector_report = log_dir / "inspector.json"
     try:
         # The run's topics exist before any worker subscribes: a consumer subscribing to a
-        # topic that is not in the broker's metadata yet may get no partitions for minutes.
+        # topic that is not in the broker's metadata yet gets no partitions until its next
+        # metadata refresh (cachesync.kafka.GROUP_METADATA_MAX_AGE_MS).
         asyncio.run(_create_topics(settings))
         children.start("cdc", [cachesync, "cdc", "run", "--config", config])
         for region in regions:
@@ -541,8 +542,7 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
         with _Display(options.duration_s, tty=sys.stdout.isatty()) as display:
             watch = _Watch(children, regions, stats, display)
             _warm_up(info, watch, user_id=options.users)
-            # Started once the topic exists: a consumer subscribing before that may get no
-            # partitions until its metadata refreshes, minutes later.
+            # Started once the topic exists, so it has its partitions from the start.
             children.start("inspector", [
                 cachesync, "inspect", "--config", config,
                 "--sample-rate", str(options.inspect_sample_rate),

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Final
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.config import KafkaConfig
 
 log = logging.getLogger(__name__)
+
+GROUP_METADATA_MAX_AGE_MS: Final = 5_000
+"""How often a group member refreshes its topic metadata. A member that joins its group
+while the topic is being created (by a worker started at the same moment) can be assigned
+no partitions; it rejoins as soon as a refresh shows them, which at Kafka's default age
+(5 minutes) left a consumer idle that long."""
+
+
+def group_consumer(kafka: KafkaConfig, group_id: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer in ``group_id`` that commits only when told to."""
+    return AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=group_id,
+                            enable_auto_commit=False,
+                            metadata_max_age_ms=GROUP_METADATA_MAX_AGE_MS, **options)
 
 
 async def ensure_topic(kafka: KafkaConfig, topic: str) -> None:

@@ -40,13 +40,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from redis.exceptions import RedisError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from cachesync.kafka import ensure_topic
+from cachesync.kafka import ensure_topic, group_consumer
 from consumers import metrics
 from consumers.coalesce import CoalescingStore
 from consumers.decide import compile_rules
@@ -174,18 +174,15 @@ class RegionConsumer:
         self._redis = [RedisStore(name, settings.regions[name].redis_url)
                        for name in self._regions]
         self._stores = [CoalescingStore(store) for store in self._redis]
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka.bootstrap_servers,
-            group_id=self._group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
+        self._consumer = group_consumer(settings.kafka, self._group,
+                                        auto_offset_reset="earliest",
+                                        max_partition_fetch_bytes=4 * 1024 * 1024)
         self._dlq = AIOKafkaProducer(
             bootstrap_servers=settings.kafka.bootstrap_servers, enable_idempotence=True
         )
-        # A consumer may start before the CDC worker: without its topic it would be assigned
-        # nothing until the next metadata refresh (minutes), so it creates both topics.
+        # A consumer may start before the CDC worker: it creates both topics, and one created
+        # by another process at the same moment shows up at its next metadata refresh
+        # (cachesync.kafka.GROUP_METADATA_MAX_AGE_MS), when it rejoins with the partitions.
         for name in (settings.kafka.topic, settings.kafka.dlq_topic):
             await ensure_topic(settings.kafka, name)
         await self._dlq.start()

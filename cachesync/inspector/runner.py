@@ -52,7 +52,7 @@ from cachesync.inspector.core import (
     nines_supported,
     window_label,
 )
-from cachesync.kafka import ensure_topic
+from cachesync.kafka import ensure_topic, group_consumer
 from consumers.decide import CompiledRule, DecisionError, compile_rules, targets
 from consumers.store import RedisStore
 from reconciler.classify import value_checksum
@@ -184,12 +184,8 @@ class Inspector:
         self._stores = {name: RedisStore(name, settings.regions[name].redis_url)
                         for name in self._regions}
         self._source = db.create_engine(settings.source.dsn, "", pool_size=2)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka.bootstrap_servers,
-            group_id=self._options.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="latest",
-        )
+        consumer = group_consumer(settings.kafka, self._options.group_id,
+                                  auto_offset_reset="latest")
         sampling_done = asyncio.Event()
         try:
             await ensure_topic(settings.kafka, settings.kafka.topic)
