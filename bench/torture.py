@@ -71,6 +71,7 @@ import json
 import logging
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -632,6 +633,10 @@ def print_table(results: list[FaultResult], traffic: Traffic, ledger: Ledger,
               f"{r.exits:>5}  {r.detail}{drift}")
 
 
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_stack_options(parser, "stack-torture", 25500)
@@ -663,6 +668,8 @@ def main() -> None:
         parser.error(f"unknown fault(s) {unknown}; faults: {', '.join(sorted(set(FAULTS)))}")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM unwinds like Ctrl-C, so the workers it started are stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupted)
     stack = Stack(Path(args.stack_dir), args.base_port)
     stack.up()
     torture = Torture(stack, args)
