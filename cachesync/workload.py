@@ -275,7 +275,10 @@ class CacheAsideReader:
         asyncio.run(self._run())
 
     async def _run(self) -> None:
-        engine = db.create_engine(self._settings.source.dsn, pool_size=1)
+        # No reset (rollback) when the connection goes back to the pool: it autocommits,
+        # and after a lost connection a rollback would only fail again.
+        engine = db.create_engine(self._settings.source.dsn, pool_size=1,
+                                  pool_reset_on_return=None)
         store = RedisStore(self._region, self._settings.regions[self._region].redis_url)
         try:
             targets = _pk_only_tables(engine, self._tables)
