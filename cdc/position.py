@@ -132,14 +132,17 @@ class TxnCursor:
 
     def __init__(self, start: Position, flavor: Flavor) -> None:
         self._gtids = GtidState(start.gtid, flavor)
-        self.state = start.gtid
-        """GTID state after the last complete transaction."""
         self.gtid: str | None = None
         """GTID of the open transaction, None between transactions."""
         self.row_index = 0
         """Row changes of the open transaction seen so far (skipped ones included)."""
         self._skip = start.row_index
         self._explicit = False
+
+    @property
+    def state(self) -> str | None:
+        """GTID state after the last complete transaction."""
+        return self._gtids.text
 
     def begin(self, gtid: str, *, explicit: bool) -> None:
         """A GTID event opened transaction ``gtid``; raises :class:`StreamRewound` if the
@@ -189,12 +192,12 @@ class TxnCursor:
         state; None when no transaction was open."""
         if self.gtid is None:
             return None
-        self.state = self._gtids.advance(self.gtid)
+        state = self._gtids.advance(self.gtid)
         self.gtid = None
         self.row_index = 0
         self._skip = 0
         self._explicit = False
-        return self.state
+        return state
 
 
 class AckTracker:
