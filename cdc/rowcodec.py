@@ -149,43 +149,67 @@ def _fraction(fsp: int) -> tuple[int, Callable[[bytes], int]]:
 _MONTH_DAYS: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _iso(parts: Sequence[int], micro: int) -> str | None:
-    """``datetime(*parts).isoformat(timespec="microseconds")`` with ``micro`` microseconds,
-    or None where ``datetime`` refuses the parts (the library then hands out None), without
-    building the datetime."""
+_SECONDS_KEPT: Final = 4096
+"""Formatted seconds a DATETIME/TIMESTAMP reader keeps: a stream's rows mostly fall in few."""
+
+
+def _iso_seconds(parts: Sequence[int]) -> str | None:
+    """``datetime(*parts).isoformat()`` up to the seconds' dot, or None where ``datetime``
+    refuses the parts (the library then hands out None), without building the datetime."""
     year, month, day, hour, minute, second = parts
     if not (1 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month]
             and hour < 24 and minute < 60 and second < 60):
         return None
     if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 or year % 400 == 0)):
         return None
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}."
+
+
+def _with_micro(seconds: str | None, micro: int) -> str | None:
+    """``isoformat(timespec="microseconds")`` from :func:`_iso_seconds`'s text."""
+    if seconds is None:
+        return None
     if micro >= 1_000_000:  # the library's replace() raises, and so does this
         raise ValueError(f"microsecond {micro} out of range")
-    return (f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}."
-            f"{micro if micro > 0 else 0:06d}")
+    return f"{seconds}{micro if micro > 0 else 0:06d}"
+
+
+def _seconds_reader(size: int, frac_size: int, frac: Callable[[bytes], int],
+                    text: Callable[[int], str | None]) -> Reader:
+    """A DATETIME2/TIMESTAMP2 reader: ``size`` bytes of big-endian seconds part, formatted
+    by ``text`` once per distinct value (up to :data:`_SECONDS_KEPT`), then the fraction."""
+    known: dict[int, str | None] = {}
+    end = size + frac_size
+
+    def read(data: bytes, pos: int) -> tuple[Any, int]:
+        packed = int.from_bytes(data[pos:pos + size], "big")
+        try:
+            seconds = known[packed]
+        except KeyError:
+            if len(known) >= _SECONDS_KEPT:
+                known.clear()
+            seconds = known[packed] = text(packed)
+        return _with_micro(seconds, frac(data[pos + size:pos + end])), pos + end
+    return read
 
 
 def _datetime2(column: Any) -> Reader:
     frac_size, frac = _fraction(column.fsp)
-    size = 5 + frac_size
 
-    def read(data: bytes, pos: int) -> tuple[Any, int]:
-        packed = int.from_bytes(data[pos:pos + 5], "big")
+    def text(packed: int) -> str | None:
         year, month = divmod((packed >> 22) & 0x1FFFF, 13)
-        return _iso((year, month, (packed >> 17) & 31, (packed >> 12) & 31,
-                     (packed >> 6) & 63, packed & 63), frac(data[pos + 5:pos + size])), pos + size
-    return read
+        return _iso_seconds((year, month, (packed >> 17) & 31, (packed >> 12) & 31,
+                             (packed >> 6) & 63, packed & 63))
+    return _seconds_reader(5, frac_size, frac, text)
 
 
 def _timestamp2(column: Any) -> Reader:
     frac_size, frac = _fraction(column.fsp)
-    size = 4 + frac_size
 
-    def read(data: bytes, pos: int) -> tuple[Any, int]:
-        # utcfromtimestamp(seconds), as the library; gmtime gives the same parts.
-        parts = time.gmtime(int.from_bytes(data[pos:pos + 4], "big", signed=True))
-        return _iso(parts[:6], frac(data[pos + 4:pos + size])), pos + size
-    return read
+    def text(packed: int) -> str | None:
+        # utcfromtimestamp(seconds), as the library (signed); gmtime gives the same parts.
+        return _iso_seconds(time.gmtime(packed - (packed >> 31 << 32))[:6])
+    return _seconds_reader(4, frac_size, frac, text)
 
 
 def _time2(column: Any) -> Reader:

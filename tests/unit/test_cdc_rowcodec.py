@@ -81,3 +81,48 @@ def test_null_bitmap_and_row_boundaries() -> None:
     assert codec.images(rows, 0, len(rows)) == [{"a": 7, "b": None}, {"a": -1, "b": 3}]
     with pytest.raises(ValueError, match="overran"):
         codec.images(rows, 0, len(rows) - 1)
+
+
+def _datetime2(year: int, month: int, day: int, hour: int, minute: int, second: int) -> bytes:
+    packed = ((1 << 39) | (year * 13 + month) << 22 | day << 17 | hour << 12 | minute << 6
+              | second)
+    return packed.to_bytes(5, "big")
+
+
+@pytest.mark.parametrize(("column", "rows", "wire"), [
+    # The same second twice (the second read takes the formatted seconds kept by the first),
+    # then another: each row keeps its own fraction.
+    (Column("v", FIELD_TYPE.TIMESTAMP2, fsp=6),
+     [(1709251198).to_bytes(4, "big") + (5).to_bytes(3, "big"),
+      (1709251198).to_bytes(4, "big") + (999_999).to_bytes(3, "big"),
+      (0).to_bytes(4, "big") + (0).to_bytes(3, "big")],
+     ["2024-02-29T23:59:58.000005", "2024-02-29T23:59:58.999999",
+      "1970-01-01T00:00:00.000000"]),
+    (Column("v", FIELD_TYPE.TIMESTAMP2, fsp=0), [(1).to_bytes(4, "big")] * 2,
+     ["1970-01-01T00:00:01.000000"] * 2),
+    (Column("v", FIELD_TYPE.TIMESTAMP2, fsp=3),  # fsp 3: two bytes of 1/10000 s
+     [(2**32 - 1).to_bytes(4, "big") + (1230).to_bytes(2, "big")],
+     ["1969-12-31T23:59:59.123000"]),  # the library reads the seconds signed
+    (Column("v", FIELD_TYPE.DATETIME2, fsp=6),
+     [_datetime2(2024, 2, 29, 1, 2, 3) + (7).to_bytes(3, "big"),
+      _datetime2(2024, 2, 29, 1, 2, 3) + (8).to_bytes(3, "big"),
+      _datetime2(2023, 2, 29, 1, 2, 3) + (9).to_bytes(3, "big"),  # no such day: NULL
+      _datetime2(2023, 2, 29, 1, 2, 3) + (9).to_bytes(3, "big")],
+     ["2024-02-29T01:02:03.000007", "2024-02-29T01:02:03.000008", None, None]),
+])
+def test_datetime_and_timestamp_rows(column: Column, rows: list[bytes], wire: list[Any]
+                                     ) -> None:
+    codec = compile_table([column], {})
+    assert codec is not None
+    data = b"".join(b"\x00" + row for row in rows)
+    assert [image["v"] for image in codec.images(data, 0, len(data))] == wire
+
+
+def test_a_fraction_beyond_a_second_is_refused_even_for_known_seconds() -> None:
+    codec = compile_table([Column("v", FIELD_TYPE.TIMESTAMP2, fsp=6)], {})
+    assert codec is not None
+    second = (1709251198).to_bytes(4, "big")
+    assert codec.image(b"\x00" + second + (1).to_bytes(3, "big"), 0)[0] == {
+        "v": "2024-02-29T23:59:58.000001"}
+    with pytest.raises(ValueError, match="microsecond 1000000"):
+        codec.image(b"\x00" + second + (1_000_000).to_bytes(3, "big"), 0)
