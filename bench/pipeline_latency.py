@@ -1,7 +1,8 @@
 """End-to-end commit→applied latency at a steady write rate, and sustained pipeline throughput.
 
     .venv/bin/python -m bench.pipeline_latency [--stack-dir DIR --base-port N]
-        [--rate 5000 --seconds 30 --writers 4] [--bulk-rows 200000 --statement-rows 1000]
+        [--rate 5000 --seconds 30 --writers 4 --partitions 12]
+        [--bulk-rows 200000 --statement-rows 1000]
 
 Runs the real pipeline on the local stack as separate processes, as in production: the CDC
 worker (``cachesync cdc run``) and one ``cachesync consume --region R`` per region (east,
@@ -84,7 +85,6 @@ CACHESYNC = str(Path(sys.executable).with_name("cachesync"))
 REGIONS = ("east", "west")
 LATENCY = "cachesync_commit_to_applied_seconds"
 EVENTS = "cachesync_consumer_events_total"
-PARTITIONS = 12
 
 
 def connect(port: int) -> pymysql.Connection[pymysql.cursors.Cursor]:
@@ -99,6 +99,7 @@ class Pipeline:
     table: str
     prefix: str
     topic: str
+    partitions: int
     source_name: str
     cdc: subprocess.Popen[bytes]
     consumers: dict[str, subprocess.Popen[bytes]]
@@ -149,7 +150,7 @@ def _spawn(args: list[str], name: str, log_dir: Path, metrics_port: int
                  "CACHESYNC_METRICS__PORT": str(metrics_port)})
 
 
-def start(info: StackInfo, log_dir: Path) -> Pipeline:
+def start(info: StackInfo, log_dir: Path, partitions: int) -> Pipeline:
     run = uuid.uuid4().hex[:8]
     table, prefix = f"lat_{run}", f"lat{run}"
     with connect(info.mariadb_port) as conn, conn.cursor() as cur:
@@ -162,7 +163,7 @@ def start(info: StackInfo, log_dir: Path) -> Pipeline:
         "source": {"dsn": info.repl_dsn, "name": source_name,
                    "server_id": 100_000 + uuid.uuid4().int % 1_000_000_000},
         "kafka": {"bootstrap_servers": [info.kafka_bootstrap], "topic": topic,
-                  "dlq_topic": f"{topic}.dlq", "partitions": PARTITIONS},
+                  "dlq_topic": f"{topic}.dlq", "partitions": partitions},
         "regions": {name: {"redis_url": url} for name, url in info.redis_urls.items()},
         "tables": {f"app.{table}": {
             "cache_keys": [f"{prefix}:{{id}}"], "action": "rewrite",
@@ -178,7 +179,8 @@ def start(info: StackInfo, log_dir: Path) -> Pipeline:
         region: _spawn(["consume", "--config", str(config), "--region", region,
                         "--group-id", f"bench-lat-{region}-{run}"], region, log_dir, ports[region])
         for region in REGIONS}
-    return Pipeline(table, prefix, topic, source_name, cdc, consumers, ports, log_dir)
+    return Pipeline(table, prefix, topic, partitions, source_name, cdc, consumers, ports,
+                    log_dir)
 
 
 class RssSampler(threading.Thread):
@@ -367,7 +369,7 @@ async def phase_latency(info: StackInfo, pipeline: Pipeline, args: argparse.Name
     table = f"app.{pipeline.table}"
     kafka = AIOKafkaConsumer(bootstrap_servers=info.kafka_bootstrap, enable_auto_commit=False)
     await kafka.start()
-    partitions = [TopicPartition(pipeline.topic, p) for p in range(PARTITIONS)]
+    partitions = [TopicPartition(pipeline.topic, p) for p in range(pipeline.partitions)]
     first_offsets = await kafka.end_offsets(partitions)
     cpu_before = pipeline.cpu_seconds()
     until = time.monotonic() + args.seconds
@@ -443,8 +445,9 @@ async def write_to_kafka(kafka: AIOKafkaConsumer, first: dict[TopicPartition, in
     return delays
 
 
-async def topic_end(consumer: AIOKafkaConsumer, topic: str) -> int:
-    offsets = await consumer.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
+async def topic_end(consumer: AIOKafkaConsumer, pipeline: Pipeline) -> int:
+    offsets = await consumer.end_offsets([TopicPartition(pipeline.topic, p)
+                                          for p in range(pipeline.partitions)])
     return sum(offsets.values())
 
 
@@ -453,7 +456,7 @@ async def phase_throughput(info: StackInfo, pipeline: Pipeline, args: argparse.N
     kafka = AIOKafkaConsumer(bootstrap_servers=info.kafka_bootstrap)
     await kafka.start()
     try:
-        published_before = await topic_end(kafka, pipeline.topic)
+        published_before = await topic_end(kafka, pipeline)
         cpu_before = pipeline.cpu_seconds()
         base_events = {r: await asyncio.to_thread(pipeline.applied, r) for r in REGIONS}
         total, per = args.bulk_rows, args.statement_rows
@@ -476,7 +479,7 @@ async def phase_throughput(info: StackInfo, pipeline: Pipeline, args: argparse.N
         published_at: float | None = None
         while not applied.done():
             if published_at is None and \
-                    await topic_end(kafka, pipeline.topic) >= published_before + total:
+                    await topic_end(kafka, pipeline) >= published_before + total:
                 published_at = time.perf_counter()
             await asyncio.sleep(0.05)
         await writing
@@ -504,7 +507,7 @@ async def phase_throughput(info: StackInfo, pipeline: Pipeline, args: argparse.N
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     info = Stack(Path(args.stack_dir), args.base_port).up()
     with tempfile.TemporaryDirectory(prefix="bench-lat-") as tmp:
-        pipeline = start(info, Path(tmp))
+        pipeline = start(info, Path(tmp), args.partitions)
         sampler = RssSampler(pipeline.cdc.pid)
         sampler.start()
         try:
@@ -566,6 +569,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000, help="phase A rows/s")
     parser.add_argument("--seconds", type=float, default=30.0, help="phase A duration")
     parser.add_argument("--writers", type=int, default=4, help="phase A writer threads")
+    parser.add_argument("--partitions", type=int, default=12, help="the topic's partitions")
     parser.add_argument("--bulk-rows", type=int, default=200_000, help="phase B rows")
     parser.add_argument("--statement-rows", type=int, default=1000,
                         help="phase B rows per INSERT…SELECT statement")
