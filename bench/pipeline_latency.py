@@ -85,6 +85,8 @@ CACHESYNC = str(Path(sys.executable).with_name("cachesync"))
 REGIONS = ("east", "west")
 LATENCY = "cachesync_commit_to_applied_seconds"
 EVENTS = "cachesync_consumer_events_total"
+PARTITIONS = 12
+"""The topic's partitions unless told otherwise (as the engine's default)."""
 
 
 def connect(port: int) -> pymysql.Connection[pymysql.cursors.Cursor]:
@@ -150,7 +152,7 @@ def _spawn(args: list[str], name: str, log_dir: Path, metrics_port: int
                  "CACHESYNC_METRICS__PORT": str(metrics_port)})
 
 
-def start(info: StackInfo, log_dir: Path, partitions: int) -> Pipeline:
+def start(info: StackInfo, log_dir: Path, partitions: int = PARTITIONS) -> Pipeline:
     run = uuid.uuid4().hex[:8]
     table, prefix = f"lat_{run}", f"lat{run}"
     with connect(info.mariadb_port) as conn, conn.cursor() as cur:
@@ -569,7 +571,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000, help="phase A rows/s")
     parser.add_argument("--seconds", type=float, default=30.0, help="phase A duration")
     parser.add_argument("--writers", type=int, default=4, help="phase A writer threads")
-    parser.add_argument("--partitions", type=int, default=12, help="the topic's partitions")
+    parser.add_argument("--partitions", type=int, default=PARTITIONS,
+                        help="the topic's partitions")
     parser.add_argument("--bulk-rows", type=int, default=200_000, help="phase B rows")
     parser.add_argument("--statement-rows", type=int, default=1000,
                         help="phase B rows per INSERT…SELECT statement")
