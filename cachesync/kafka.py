@@ -27,19 +27,36 @@ def group_consumer(kafka: KafkaConfig, group_id: str, **options: Any) -> AIOKafk
                             metadata_max_age_ms=GROUP_METADATA_MAX_AGE_MS, **options)
 
 
-async def ensure_topic(kafka: KafkaConfig, topic: str) -> None:
-    """Create ``topic`` with the configured partitions and replication factor if missing."""
+class TopicPartitionsMismatch(RuntimeError):
+    """The change topic has another number of partitions than ``kafka.partitions``."""
+
+
+async def ensure_topic(kafka: KafkaConfig, topic: str) -> int:
+    """Create ``topic`` with the configured partitions and replication factor if missing;
+    how many partitions it has."""
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     await admin.start()
     try:
-        if topic in await admin.list_topics():
-            return
-        try:
-            await admin.create_topics(
-                [NewTopic(topic, kafka.partitions, kafka.replication_factor)]
-            )
-        except TopicAlreadyExistsError:
-            return
-        log.info("created topic %s with %d partitions", topic, kafka.partitions)
+        if topic not in await admin.list_topics():
+            try:
+                await admin.create_topics(
+                    [NewTopic(topic, kafka.partitions, kafka.replication_factor)]
+                )
+            except TopicAlreadyExistsError:
+                pass  # created meanwhile by another worker: read what it has below
+            else:
+                log.info("created topic %s with %d partitions", topic, kafka.partitions)
+                return kafka.partitions
+        (described,) = await admin.describe_topics([topic])
+        return len(described["partitions"])
     finally:
         await admin.close()
+
+
+def check_partitions(kafka: KafkaConfig, topic: str, partitions: int) -> None:
+    """Raise :class:`TopicPartitionsMismatch` unless the topic has ``kafka.partitions``."""
+    if partitions != kafka.partitions:
+        raise TopicPartitionsMismatch(
+            f"kafka.partitions is {kafka.partitions}, but topic {topic!r} has {partitions} "
+            "partitions: the CDC worker routes each key by the configured count, so set "
+            f"kafka.partitions to {partitions} (or use a new topic)")

@@ -8,6 +8,7 @@ import signal
 
 import click
 
+from cachesync.kafka import TopicPartitionsMismatch
 from cachesync.metrics import serve_metrics
 from cachesync.settings_cli import config_option, load_or_exit
 from cdc.catalog import SourceConfigError
@@ -34,7 +35,8 @@ def run(*, config_path: str) -> None:
     serve_metrics(settings.metrics)
     try:
         asyncio.run(_run(CdcWorker(settings)))
-    except (SourceConfigError, PurgedBinlogError, NormalizeError, ReaderDied) as exc:
+    except (SourceConfigError, PurgedBinlogError, NormalizeError, ReaderDied,
+            TopicPartitionsMismatch) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -36,7 +36,7 @@ from tenacity import (
 )
 
 from cachesync import db
-from cachesync.kafka import ensure_topic
+from cachesync.kafka import check_partitions, ensure_topic
 from cdc import catalog, metrics
 from cdc.assemble import Batch
 from cdc.catalog import SourceConfigError
@@ -169,7 +169,8 @@ class CdcWorker:
         restart, a leader election) replaces the producer and resends from the checkpoint.
         """
         identity, start = await asyncio.to_thread(self.prepare)
-        await ensure_topic(self._settings.kafka, self._settings.kafka.topic)
+        kafka = self._settings.kafka
+        check_partitions(kafka, kafka.topic, await ensure_topic(kafka, kafka.topic))
         retrying = AsyncRetrying(
             retry=retry_if_exception(kafka_unavailable), stop=stop_never,
             wait=wait_exponential(multiplier=0.5, max=10), reraise=True,

@@ -1,9 +1,12 @@
-"""A group member that joins before its topic exists gets the partitions once it does."""
+"""Topics on the real broker: a group member that joins before its topic exists gets the
+partitions once it does; a change topic whose partitions differ from the configuration stops
+the CDC worker with an error naming the field."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from aiokafka import ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
@@ -12,6 +15,7 @@ from cachesync.kafka import GROUP_METADATA_MAX_AGE_MS, ensure_topic, group_consu
 from cachesync.stack import StackInfo
 from schemas.config import KafkaConfig
 from tests.integration.conftest import unique_name
+from tests.integration.test_cdc_support import cdc_setup, create_table, run_cli
 
 
 class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -58,3 +62,25 @@ def test_a_member_that_joined_before_its_topic_existed_gets_its_partitions(
             await consumer.stop()
 
     assert asyncio.run(run()) < limit_s
+
+
+def test_ensure_topic_answers_the_partitions_the_topic_has(stack: StackInfo) -> None:
+    topic = unique_name("sized.topic")
+    created = KafkaConfig(bootstrap_servers=[stack.kafka_bootstrap], topic=topic, partitions=3)
+    other = created.model_copy(update={"partitions": 5})
+    assert asyncio.run(ensure_topic(created, topic)) == 3
+    assert asyncio.run(ensure_topic(other, topic)) == 3  # it exists: left as it is
+
+
+def test_cdc_worker_refuses_a_topic_with_other_partitions(stack: StackInfo,
+                                                           tmp_path: Path) -> None:
+    name = create_table(stack, "kt", "id INT PRIMARY KEY")
+    setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name,
+                      partitions=4)
+    six = setup.settings.kafka.model_copy(update={"partitions": 6})
+    assert asyncio.run(ensure_topic(six, setup.topic)) == 6
+    result = run_cli("cdc", "run", "--config", str(setup.write_config(tmp_path)))
+    assert result.returncode == 1
+    assert (f"kafka.partitions is 4, but topic {setup.topic!r} has 6 partitions"
+            in result.stderr)
+    assert "Traceback" not in result.stderr
