@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import math
@@ -470,7 +471,7 @@ def demo(*, config_path: Path, stack_dir: Path, base_port: int, keep_stack: bool
     """
     signals = _Signals()
     stack = Stack(stack_dir, base_port)
-    with signals.installed():
+    with one_demo_per_stack(stack_dir), signals.installed():
         try:
             running_before: set[str] = set()
             try:
@@ -485,6 +486,32 @@ def demo(*, config_path: Path, stack_dir: Path, base_port: int, keep_stack: bool
         except Stopped as stop:
             log.warning("stopped by %s; everything the demo started is stopped", stop)
             raise click.exceptions.Exit(128 + stop.signum) from None
+
+
+@contextlib.contextmanager
+def one_demo_per_stack(stack_dir: Path) -> Iterator[None]:
+    """Hold the stack's demo lock for the run, or refuse to start.
+
+    A demo starts by dropping the demo tables and emptying the caches: a second demo on
+    the same stack would do that under the first one's consumers, which would then write
+    the first run's rows over the second's (same versions, other values).
+    """
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    with (stack_dir / "demo.lock").open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise click.ClickException(
+                f"another demo is running on the stack in {stack_dir} (pid {holder}); wait "
+                "for it to end, or give this one its own --stack-dir and --base-port"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
 
 
 def _stop_stack(stack: Stack, running_before: set[str], *, keep: bool) -> None:
