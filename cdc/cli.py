@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 
 import click
 
+from cachesync import gctune
 from cachesync.kafka import TopicPartitionsMismatch
 from cachesync.metrics import serve_metrics
 from cachesync.settings_cli import config_option, load_or_exit
@@ -28,10 +28,7 @@ def run(*, config_path: str) -> None:
     """Stream the source's binlog to Kafka until SIGTERM (then flush and checkpoint)."""
     settings = load_or_exit(config_path)
     use_utc()
-    # Each published row allocates short-lived objects that form no cycles: collect the
-    # young generation less often (the reader process does the same).
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gctune.tune()  # the reader process too
     serve_metrics(settings.metrics)
     try:
         asyncio.run(_run(CdcWorker(settings)))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import gc
 import logging
 import multiprocessing
 import os
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Final
 
-from cachesync import db
+from cachesync import db, gctune
 from cachesync.logs import JsonFormatter, setup_logging
 from cdc.assemble import Assembler, Batch, Record
 from cdc.catalog import ShapeCatalog
@@ -45,10 +44,6 @@ QUEUE_BATCHES: Final = 8
 _HEADER: Final = 8
 _PR_SET_PDEATHSIG: Final = 1
 _SPAWN: Final = multiprocessing.get_context("spawn")
-_GC_THRESHOLDS: Final = (50_000, 20, 20)
-"""Both processes allocate a few short-lived containers per row, none in reference cycles:
-collect the young generation less often (measured: 3-7% of the reader's CPU, a quarter of
-the assembling's)."""
 _READER_GC_YOUNG: Final = 10_000
 """The reader's young generation (see :func:`_child`)."""
 
@@ -152,8 +147,7 @@ def _child(job: _Job, conn: Connection) -> None:
     # Not as rarely as the asyncio side: rows events that fall back to the library sit in
     # reference cycles (event <-> packet), so their rows wait for a collection (a young
     # generation of 50,000 held ~15k rows, +10 MiB of RSS; 10,000: +3 MiB).
-    gc.freeze()
-    gc.set_threshold(_READER_GC_YOUNG, *_GC_THRESHOLDS[1:])
+    gctune.tune(_READER_GC_YOUNG)
     settings = job.settings
     sink = _PipeSink(conn)
     try:
@@ -189,7 +183,7 @@ class ReaderProcess:
         self._transport: asyncio.BaseTransport | None = None
 
     async def start(self) -> None:
-        gc.set_threshold(*_GC_THRESHOLDS)  # this process assembles every row
+        gctune.tune()  # this process assembles every row
         self._process.start()
         if self._send is not None:  # only the child writes: EOF once it is gone
             self._send.close()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 
 import click
 
+from cachesync import gctune
 from cachesync.metrics import serve_metrics
 from cachesync.settings_cli import config_option, load_or_exit
 from consumers.worker import RegionConsumer
@@ -50,10 +50,7 @@ def consume(*, config_path: str, region: str | None, fanout: str | None,
 
 
 async def _run(worker: RegionConsumer) -> None:
-    # Every batch allocates thousands of short-lived events and row dicts: collect the
-    # young generation less often, and keep the start-up heap out of full collections.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gctune.tune()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from aiokafka.errors import KafkaError
 
+from cachesync import gctune
 from cachesync.inspector.runner import DEFAULT_GROUP, InspectOptions, Inspector
 from cachesync.metrics import serve_metrics
 from cachesync.settings_cli import config_option, load_or_exit
@@ -54,6 +55,7 @@ def inspect(*, config_path: str, sample_rate: float, windows: tuple[float, ...],
 
 
 async def _run(inspector: Inspector) -> None:
+    gctune.tune()
     stop, abandon = asyncio.Event(), asyncio.Event()
 
     def on_signal() -> None:
