@@ -204,12 +204,13 @@ def worker(info: Any, span: Range, label: str, rows_per_txn: int) -> WorkerRun:
 
 
 async def _child_run(job: dict[str, Any]) -> dict[str, float]:
-    from cachesync import db  # noqa: PLC0415
+    from cachesync import db, gctune  # noqa: PLC0415
     from cdc.checkpoint import CheckpointStore  # noqa: PLC0415
     from cdc.position import Position  # noqa: PLC0415
     from cdc.worker import CdcWorker  # noqa: PLC0415
     from schemas.config import parse_settings  # noqa: PLC0415
 
+    gctune.tune()  # as `cachesync cdc run` does
     settings = parse_settings(job["raw"])
     db.upgrade(settings)
     store = CheckpointStore(db.engine_for(settings), settings.source.name)
@@ -262,7 +263,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_stack_options(parser, "stack-cdc", 24300)
     # The worker's rate is timed between acknowledged checkpoints (saved every 0.2 s,
-    # polled every 0.1 s): a range read in about a second (30,000 rows) measured 27-30k
+    # polled every 0.1 s): a range read in about a second (30,000 rows) measured 24-34k
     # rows/s where 200,000 rows measure 39k.
     parser.add_argument("--single-rows", type=int, default=200_000)
     parser.add_argument("--batch-rows", type=int, default=200_000)

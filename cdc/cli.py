@@ -28,7 +28,7 @@ def run(*, config_path: str) -> None:
     """Stream the source's binlog to Kafka until SIGTERM (then flush and checkpoint)."""
     settings = load_or_exit(config_path)
     use_utc()
-    gctune.tune()  # the reader process too
+    gctune.tune()  # this process assembles every row; the reader process tunes its own
     serve_metrics(settings.metrics)
     try:
         asyncio.run(_run(CdcWorker(settings)))

@@ -183,7 +183,6 @@ class ReaderProcess:
         self._transport: asyncio.BaseTransport | None = None
 
     async def start(self) -> None:
-        gctune.tune()  # this process assembles every row
         self._process.start()
         if self._send is not None:  # only the child writes: EOF once it is gone
             self._send.close()
