@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
 from schemas.actions import ActionKind, CacheAction
 from schemas.config import TableConfig, template_fields
@@ -96,8 +96,7 @@ def compile_rules(rules: Mapping[str, TableConfig]) -> dict[str, CompiledRule]:
     return {table: CompiledRule.of(rule) for table, rule in rules.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """One fenced write an event asks for, before its value is encoded."""
 
     kind: ActionKind

@@ -77,8 +77,7 @@ class Poison:
     """Tombstones for the record's keys, where they can be derived."""
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a planned action came from, to dead-letter it if the store refuses it."""
 
     record: KafkaRecord
