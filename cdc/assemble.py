@@ -71,6 +71,10 @@ class Assembler:
         self._ctx: TxnContext | None = None
         self._state: str | None = None
         self._heads: dict[tuple[str, str], bytes] = {}
+        self._server: tuple[Any, ...] = ()
+        self._server_json = b""
+        self._file = ""
+        self._file_json = b""
         self._source_head = b""
         self._source_tail = b""
 
@@ -83,12 +87,18 @@ class Assembler:
             elif tag == "T":
                 ctx = self._ctx = TxnContext(*record[1:9])
                 self._state = record[9]
-                self._source_head = (
-                    b',"source":{"server_id":' + _json.encode(ctx.server_id)
-                    + b',"server_uuid":' + _json.encode(ctx.server_uuid)
-                    + b',"epoch":' + _json.encode(ctx.epoch) + b',"gtid":'
-                    + _json.encode(ctx.gtid) + b',"file":' + _json.encode(ctx.file)
-                    + b',"pos":' + _json.encode(ctx.txn_pos) + b',"row_index":')
+                if self._server != record[1:4]:  # the same for the whole stream
+                    self._server = record[1:4]
+                    self._server_json = (
+                        b',"source":{"server_id":' + _json.encode(ctx.server_id)
+                        + b',"server_uuid":' + _json.encode(ctx.server_uuid)
+                        + b',"epoch":' + _json.encode(ctx.epoch) + b',"gtid":')
+                if self._file != ctx.file:  # the same until the binlog rotates
+                    self._file = ctx.file
+                    self._file_json = b',"file":' + _json.encode(ctx.file) + b',"pos":'
+                self._source_head = b"".join((
+                    self._server_json, _json.encode(ctx.gtid), self._file_json,
+                    _json.encode(ctx.txn_pos), b',"row_index":'))
                 self._source_tail = b',"ts_ms":' + _json.encode(ctx.ts_ms) + b"}}"
             elif tag == "C":
                 out.append(Commit(Position(record[1], record[2], record[3]), record[4]))

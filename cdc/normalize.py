@@ -28,7 +28,7 @@ from pymysqlreplication.constants import FIELD_TYPE
 from schemas.config import TableConfig
 from schemas.events import ChangeEvent, Op, RowImage, Source
 from schemas.values import Kind, to_wire
-from schemas.versions import binlog_version, column_version
+from schemas.versions import binlog_version, binlog_version_base, column_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +56,11 @@ class TableShape:
         object.__setattr__(self, "key_columns", tuple(dict.fromkeys((*self.pk, *partition))))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TxnContext:
-    """The transaction a row change belongs to."""
+    """The transaction a row change belongs to. Treat it as immutable: it is not frozen
+    only because the CDC worker makes one per transaction, and a frozen dataclass costs
+    three times as much to build."""
 
     server_id: int
     server_uuid: str | None
@@ -72,8 +74,7 @@ class TxnContext:
     """The transaction's binlog version with row index 0, to add row indexes to."""
 
     def __post_init__(self) -> None:
-        base = int(binlog_version(self.epoch, self.file_index, self.txn_pos, 1), 16) - 1
-        object.__setattr__(self, "version_base", base)
+        self.version_base = binlog_version_base(self.epoch, self.file_index, self.txn_pos)
 
 
 class NormalizeError(ValueError):

@@ -71,13 +71,20 @@ def _check(name: str, value: int, bits: int) -> None:
 
 def binlog_version(epoch: int, file_index: int, txn_pos: int, row_index: int) -> str:
     """Version of the ``row_index``-th row change (from 1) of the transaction at file:pos."""
-    _check("epoch", epoch, _EPOCH_BITS)
-    _check("file_index", file_index, _FILE_BITS)
-    _check("txn_pos", txn_pos, _POS_BITS)
+    base = binlog_version_base(epoch, file_index, txn_pos)
     _check("row_index", row_index, _ROW_BITS)
     if row_index == 0:
         raise VersionError("row_index starts at 1; 0 is reserved for snapshot versions")
-    return encode_version(_pack(epoch, file_index, txn_pos, row_index))
+    return encode_version(base | row_index)
+
+
+def binlog_version_base(epoch: int, file_index: int, txn_pos: int) -> int:
+    """The transaction's versions as an integer with row index 0: its ``row_index``-th row
+    change's version is ``encode_version(base + row_index)`` for 1 <= row_index < 2**48."""
+    _check("epoch", epoch, _EPOCH_BITS)
+    _check("file_index", file_index, _FILE_BITS)
+    _check("txn_pos", txn_pos, _POS_BITS)
+    return _pack(epoch, file_index, txn_pos, 0)
 
 
 def snapshot_version(epoch: int, file_index: int, pos: int) -> str:

@@ -159,3 +159,25 @@ def test_events_encode_by_pieces_exactly_as_encode_event(shape: TableShape) -> N
         assert emit.value == encode_event(event)
         assert emit.key == event.key.encode()
         assert (emit.table, emit.op) == (event.table, event.op)
+
+
+def test_each_transaction_encodes_its_own_source() -> None:
+    """The source's server and file parts are reused while they stay the same: a rotation,
+    a failover (new server, next epoch) and a return to an earlier file must each show."""
+    txns = [
+        ("T", 1, None, 0, "0-1-8", "bin.000003", 3, 500, 1_700_000_000_000, "0-1-7"),
+        ("T", 1, None, 0, "0-1-9", "bin.000003", 3, 900, 1_700_000_000_001, "0-1-8"),
+        ("T", 1, None, 0, "0-1-10", "bin.000004", 4, 4, 1_700_000_000_002, "0-1-9"),
+        ("T", 2, "uuid-2", 1, "0-2-11", "bin.000004", 4, 4, 1_700_000_000_003, "0-1-10"),
+        ("T", 2, "uuid-2", 1, "0-2-12", "bin.000003", 3, 77, 1_700_000_000_004, "0-2-11"),
+    ]
+    assembler = Assembler(6)
+    assembler.feed([("S", SHAPE)])
+    for number, txn in enumerate(txns):
+        row = {"id": number, "email": f"{number}@x"}
+        [emit, _] = assembler.feed([txn, ("R", "insert", "app.users", None, row, 1),
+                                    ("C", txn[4], txn[5], txn[7] + 100, txn[8])])
+        [event] = wire_events("insert", SHAPE, None, row, ctx=TxnContext(*txn[1:9]),
+                              row_index=1)
+        assert isinstance(emit, Emit)
+        assert emit.value == encode_event(event), txn

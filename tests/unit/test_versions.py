@@ -12,6 +12,7 @@ from schemas.versions import (
     VersionError,
     binlog_file_index,
     binlog_version,
+    binlog_version_base,
     column_version,
     decode_version,
     encode_version,
@@ -34,6 +35,14 @@ def test_string_order_equals_tuple_order(a: tuple[int, ...], b: tuple[int, ...])
     assert (va < vb) == (a < b)
     assert (va == vb) == (a == b)
     assert unpack_binlog_version(va) == a
+
+
+@given(coords)
+def test_a_transactions_base_plus_the_row_index_is_the_rows_version(
+        change: tuple[int, int, int, int]) -> None:
+    epoch, file_index, txn_pos, row_index = change
+    base = binlog_version_base(epoch, file_index, txn_pos)
+    assert encode_version(base + row_index) == binlog_version(*change)
 
 
 @given(coords, st.integers(0, 2**32 - 1))
@@ -60,6 +69,9 @@ def test_snapshot_version_sits_between(change: tuple[int, int, int, int], pos: i
 def test_binlog_version_range(args: tuple[int, int, int, int], message: str) -> None:
     with pytest.raises(VersionError, match=message):
         binlog_version(*args)
+    if message != "row_index" and "snapshot" not in message:
+        with pytest.raises(VersionError, match=message):
+            binlog_version_base(*args[:3])
 
 
 @pytest.mark.parametrize(
