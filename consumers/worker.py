@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
@@ -123,6 +123,39 @@ async def _with_retry(region: str, what: str, call: Callable[[], Awaitable[T]]) 
     raise AssertionError("unreachable: the retry policy never gives up")
 
 
+class InstanceTakenOver(RuntimeError):
+    """The group no longer knows this consumer under its instance id: another process
+    joined with the same id, or this one stalled past the session timeout."""
+
+
+def _guard_instance(consumer: Any, group: str, instance_id: str,
+                    fail: Callable[[BaseException], None]) -> None:
+    """Stop, rather than take the instance id back, once the group has let this member go.
+
+    aiokafka's heartbeat (version 1) does not carry the instance id, so a second process
+    joining with the same id is not fenced as Kafka's Java client would be: the group gives
+    it the id's member, the first one hears that its member id is unknown, and aiokafka
+    would rejoin at once and take the id back, the two owning every partition by turns for
+    as long as both run (measured). Every way aiokafka learns that the group dropped its
+    member ends in ``reset_generation``; for a member that had joined, this fails the
+    consumer instead and does not rejoin.
+    """
+    coordinator = consumer._coordinator  # aiokafka has no public hook for this
+    reset = coordinator.reset_generation
+
+    def reset_generation() -> None:
+        if coordinator.member_id:
+            fail(InstanceTakenOver(
+                f"consumer group {group!r}: the group let this consumer's instance id "
+                f"{instance_id!r} go (another consumer joined with the same id, or this "
+                "one stalled past the session timeout); stopping instead of taking it "
+                "back: two running consumers must not share an instance id"))
+            return
+        reset()
+
+    coordinator.reset_generation = reset_generation
+
+
 @dataclass(eq=False)
 class _Partition:
     """One assigned partition: its queue and the task that applies it in order."""
@@ -151,7 +184,9 @@ class RegionConsumer:
 
     def __init__(self, settings: Settings, regions: Sequence[str], *,
                  max_records: int = 5000, group: str | None = None,
-                 commit_interval_s: float = 0.5, release_grace_s: float = 10.0) -> None:
+                 commit_interval_s: float = 0.5, release_grace_s: float = 10.0,
+                 instance_id: str | None = None) -> None:
+        """``instance_id``: static group membership (Kafka's ``group.instance.id``)."""
         self._settings = settings
         self._topic = settings.kafka.topic
         self._regions = list(regions)
@@ -160,6 +195,7 @@ class RegionConsumer:
         self._max_records = max_records
         self._commit_interval_s = commit_interval_s
         self._release_grace_s = release_grace_s
+        self._instance_id = instance_id
         self._parts: dict[int, _Partition] = {}
         self._book = OffsetBook()
         self._commit_lock = asyncio.Lock()
@@ -176,7 +212,8 @@ class RegionConsumer:
         self._stores = [CoalescingStore(store) for store in self._redis]
         self._consumer = group_consumer(settings.kafka, self._group,
                                         auto_offset_reset="earliest",
-                                        max_partition_fetch_bytes=4 * 1024 * 1024)
+                                        max_partition_fetch_bytes=4 * 1024 * 1024,
+                                        group_instance_id=self._instance_id)
         self._dlq = AIOKafkaProducer(
             bootstrap_servers=settings.kafka.bootstrap_servers, enable_idempotence=True
         )
@@ -188,9 +225,12 @@ class RegionConsumer:
         await self._dlq.start()
         try:
             await self._consumer.start()
+            if self._instance_id is not None:
+                _guard_instance(self._consumer, self._group, self._instance_id, self._fail)
             self._consumer.subscribe([self._topic], listener=_Listener(self))
-            log.info("consuming %s for region(s) %s as group %s", self._topic, self._label,
-                     self._group)
+            log.info("consuming %s for region(s) %s as group %s%s", self._topic, self._label,
+                     self._group, "" if self._instance_id is None
+                     else f", instance id {self._instance_id}")
             try:
                 await self._fetch_loop(stop)
             finally:
@@ -214,6 +254,11 @@ class RegionConsumer:
                 await self._commit(self._book.due(self._live()))
                 self._observe_lag()
                 last_commit = time.monotonic()
+
+    def _fail(self, error: BaseException) -> None:
+        """End the fetch loop with ``error`` (first one wins)."""
+        if self._failure is None:
+            self._failure = error
 
     def _dispatch(self, tp: TopicPartition, messages: list[KafkaRecord]) -> None:
         part = self._parts.get(tp.partition)
@@ -306,7 +351,7 @@ class RegionConsumer:
             raise
         except Exception as exc:
             log.exception("region(s) %s: partition %d failed", self._label, part.tp.partition)
-            self._failure = exc
+            self._fail(exc)
 
     async def _apply_plan(self, plan: Plan) -> None:
         if len(self._stores) == 1:  # the usual case: no gather (a task per region and batch)

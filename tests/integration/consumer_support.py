@@ -66,16 +66,30 @@ def encoded(events: list[ChangeEvent]) -> list[tuple[bytes, bytes]]:
     return [(e.key.encode(), encode_event(e)) for e in events]
 
 
+_LOGS: dict[int, Path] = {}
+
+
 def start_consumer(config: Path, region: str, group: str, log_dir: Path, *,
-                   metrics_port: int = 0) -> subprocess.Popen[bytes]:
-    """``cachesync consume`` for a region; ``metrics_port`` serves its /metrics."""
+                   metrics_port: int = 0, instance_id: str | None = None
+                   ) -> subprocess.Popen[bytes]:
+    """``cachesync consume`` for a region; ``metrics_port`` serves its /metrics; its output
+    is :func:`consumer_log`."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CACHESYNC_METRICS__PORT": str(metrics_port)}
-    with (log_dir / f"consumer-{region}-{time.monotonic_ns()}.log").open("wb") as log:
-        return subprocess.Popen(
+    path = log_dir / f"consumer-{region}-{time.monotonic_ns()}.log"
+    extra = [] if instance_id is None else ["--instance-id", instance_id]
+    with path.open("wb") as log:
+        proc = subprocess.Popen(
             [CACHESYNC, "consume", "--config", str(config), "--region", region, "--group-id",
-             group, "--max-records", "500"],
+             group, "--max-records", "500", *extra],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
+    _LOGS[proc.pid] = path
+    return proc
+
+
+def consumer_log(proc: subprocess.Popen[bytes]) -> str:
+    """What a consumer started by :func:`start_consumer` printed so far."""
+    return _LOGS[proc.pid].read_text(errors="replace")
 
 
 def start_cdc(config: Path, log_dir: Path) -> subprocess.Popen[bytes]:
@@ -95,6 +109,11 @@ async def stored_n(store: RedisStore, prefix: str, keys: range) -> list[int | No
 
     entries = await store.read([f"{prefix}:{k}" for k in keys])
     return [json.loads(e.value)["n"] if e is not None and e.value else None for e in entries]
+
+
+async def all_at(store: RedisStore, prefix: str, keys: range, n: int) -> bool:
+    """Whether every key holds round ``n`` in the region."""
+    return await stored_n(store, prefix, keys) == [n] * len(keys)
 
 
 async def wait_until(check: Callable[[], object], timeout_s: float, what: str) -> None:

@@ -17,6 +17,7 @@ from tests.integration.conftest import unique_name
 from tests.integration.consumer_support import (
     CACHESYNC,
     TABLES,
+    all_at,
     create_topic,
     encoded,
     item_event,
@@ -64,7 +65,7 @@ async def test_both_regions_apply_and_poison_goes_to_the_dlq(stack: StackInfo,
     stores = {r: region_store(stack.redis_urls, r) for r in ("east", "west")}
     try:
         for store in stores.values():
-            await wait_until(functools.partial(_all, store, prefix, keys, 3), 60,
+            await wait_until(functools.partial(all_at, store, prefix, keys, 3), 60,
                              f"{store.region} to hold n=3 for every key")
         letters = await dead_letters(stack.kafka_bootstrap, f"{topic}.dlq", 2)
     finally:
@@ -87,10 +88,6 @@ def _same_partition(key: int, other: int) -> bool:
     return partition_for(str(key).encode(), 4) == partition_for(str(other).encode(), 4)
 
 
-async def _all(store: object, prefix: str, keys: range, n: int) -> bool:
-    return await stored_n(store, prefix, keys) == [n] * len(keys)  # type: ignore[arg-type]
-
-
 async def test_a_region_outage_holds_back_only_that_region(stack: StackInfo,
                                                            stack_control: Stack,
                                                            tmp_path: Path) -> None:
@@ -111,7 +108,7 @@ async def test_a_region_outage_holds_back_only_that_region(stack: StackInfo,
 
     try:
         await write_round()
-        await wait_until(lambda: _all(west, prefix, keys, 1), 60, "west before the outage")
+        await wait_until(lambda: all_at(west, prefix, keys, 1), 60, "west before the outage")
         stack_control.stop_service("redis-west")
         try:
             loop = asyncio.get_running_loop()
@@ -119,12 +116,12 @@ async def test_a_region_outage_holds_back_only_that_region(stack: StackInfo,
             while loop.time() < ends:
                 await write_round()
                 # East keeps up while west is down.
-                await wait_until(lambda: _all(east, prefix, keys, rounds), 30,
+                await wait_until(lambda: all_at(east, prefix, keys, rounds), 30,
                                  f"east to apply round {rounds} during the outage")
                 await asyncio.sleep(1)
         finally:
             stack_control.start_service("redis-west")
-        await wait_until(lambda: _all(west, prefix, keys, rounds), 90,
+        await wait_until(lambda: all_at(west, prefix, keys, rounds), 90,
                          "west to converge after the outage")
         assert await stored_n(east, prefix, keys) == [rounds] * len(keys)
     finally:
@@ -167,7 +164,7 @@ async def test_kills_and_rescaling_never_move_a_key_backwards(stack: StackInfo,
         stop_consumer(procs.pop(random.randrange(3)), kill=True)
         stop_consumer(procs.pop())  # -> 1
         await producer_done
-        await wait_until(lambda: _all(store, prefix, keys, rounds), 120,
+        await wait_until(lambda: all_at(store, prefix, keys, rounds), 120,
                          "every key to reach the newest round")
     finally:
         done.set()
@@ -236,7 +233,7 @@ async def test_fan_out_writes_every_region_from_one_group(stack: StackInfo,
     stores = [region_store(stack.redis_urls, r) for r in ("east", "west")]
     try:
         for store in stores:
-            await wait_until(functools.partial(_all, store, prefix, keys, 2), 60,
+            await wait_until(functools.partial(all_at, store, prefix, keys, 2), 60,
                              f"{store.region} to hold n=2 for every key")
     finally:
         stop_consumer(proc)
