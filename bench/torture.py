@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.torture [--stack-dir DIR --base-port N] [--faults a,b,...]
         [--redis-outage-s 30] [--big-txn-rows 20000] [--rate 200] [--partitions 12]
+        [--instance-ids]
 
 It starts the local stack (if needed), the CDC worker and one consumer per region as child
 processes (their own topic and checkpoint for the run), and an application's traffic:
@@ -25,6 +26,9 @@ default all of them, in this order):
 
 The default sequence is cdc-kill, cdc-kill-big-txn, cdc-kill, consumer-kill three times,
 consumers-1-3-1, kafka-restart, redis-outage, mariadb-restart, alter-table (11 faults).
+With ``--instance-ids`` every consumer joins with static membership (``--instance-id``, its
+name): a consumer restarted after a kill gets its partitions back without waiting for the
+killed one's session to expire.
 
 For each fault it measures:
 
@@ -346,7 +350,8 @@ class Torture:
         return Child(name, [*args, "--config", str(self.config)], self.log_dir / f"{name}.log")
 
     def _consumer(self, region: str, name: str) -> Child:
-        return self._child(name, ["consume", "--region", region])
+        static = ["--instance-id", name] if self.args.instance_ids else []
+        return self._child(name, ["consume", "--region", region, *static])
 
     # -- set-up and checks ----------------------------------------------------------------
 
@@ -660,6 +665,9 @@ def main() -> None:
     parser.add_argument("--recover-timeout-s", type=float, default=180)
     parser.add_argument("--caught-up-lag-s", type=float, default=2.0,
                         help="caught up: a marker round reaches every region this soon")
+    parser.add_argument("--instance-ids", action="store_true",
+                        help="consumers use static group membership (--instance-id: the "
+                             "child's name), so a restarted one gets its partitions at once")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     faults = [name.strip() for name in args.faults.split(",") if name.strip()]
