@@ -81,18 +81,21 @@ def binlog_version(epoch: int, file_index: int, txn_pos: int, row_index: int) ->
 def binlog_version_base(epoch: int, file_index: int, txn_pos: int) -> int:
     """The transaction's versions as an integer with row index 0: its ``row_index``-th row
     change's version is ``encode_version(base + row_index)`` for 1 <= row_index < 2**48."""
-    _check("epoch", epoch, _EPOCH_BITS)
-    _check("file_index", file_index, _FILE_BITS)
-    _check("txn_pos", txn_pos, _POS_BITS)
-    return _pack(epoch, file_index, txn_pos, 0)
+    return _position(epoch, file_index, txn_pos, "txn_pos")
 
 
 def snapshot_version(epoch: int, file_index: int, pos: int) -> str:
     """Version of a read at a consistent snapshot whose binlog position is file:pos."""
+    return encode_version(_position(epoch, file_index, pos, "pos"))
+
+
+def _position(epoch: int, file_index: int, pos: int, pos_name: str) -> int:
+    """A binlog position packed with row index 0, each part checked (``pos_name``: how an
+    error names ``pos``)."""
     _check("epoch", epoch, _EPOCH_BITS)
     _check("file_index", file_index, _FILE_BITS)
-    _check("pos", pos, _POS_BITS)
-    return encode_version(_pack(epoch, file_index, pos, 0))
+    _check(pos_name, pos, _POS_BITS)
+    return _pack(epoch, file_index, pos, 0)
 
 
 def _pack(epoch: int, file_index: int, pos: int, row_index: int) -> int:
