@@ -240,6 +240,9 @@ async def _child_run(job: dict[str, Any]) -> dict[str, float]:
         # rarely enough not to cost it CPU.
         await asyncio.sleep(0.1)
     assert first is not None
+    if first[1] >= job["rows"]:
+        raise RuntimeError(f"the worker acknowledged all {job['rows']} rows at its first "
+                           "checkpoint, so there is no window to time: use a larger range")
     publisher_cpu, reader_cpu = _cpu_seconds()
     stop.set()
     await task
@@ -259,14 +262,26 @@ def _cpu_seconds() -> tuple[float, float]:
     return time.process_time(), reader
 
 
+MIN_RANGE_ROWS = 50_000
+"""Fewer rows are read before the worker's first checkpoint, which starts the clock."""
+
+
+def _range_rows(text: str) -> int:
+    rows = int(text)
+    if rows < MIN_RANGE_ROWS:
+        raise argparse.ArgumentTypeError(f"at least {MIN_RANGE_ROWS} rows, not {rows} (the "
+                                         "worker is timed from its first checkpoint)")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_stack_options(parser, "stack-cdc", 24300)
     # The worker's rate is timed between acknowledged checkpoints (saved every 0.2 s,
     # polled every 0.1 s): a range read in about a second (30,000 rows) measured 24-34k
     # rows/s where 200,000 rows measure 39k.
-    parser.add_argument("--single-rows", type=int, default=200_000)
-    parser.add_argument("--batch-rows", type=int, default=200_000)
+    parser.add_argument("--single-rows", type=_range_rows, default=200_000)
+    parser.add_argument("--batch-rows", type=_range_rows, default=200_000)
     parser.add_argument("--rounds", type=int, default=3,
                         help="measure each reader this many times, taking turns; keep the best")
     parser.add_argument("--skip-debezium", action="store_true",
