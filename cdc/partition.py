@@ -28,4 +28,4 @@ def partition_for(key: bytes, partitions: int) -> int:
     """The partition Java's default partitioner picks for ``key``."""
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, not {partitions}")
-    return (_murmurhash2(key, _SEED) & 0x7FFFFFFF) % partitions
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
