@@ -46,7 +46,7 @@ from pymysqlreplication.row_event import (
 )
 
 from cdc.assemble import Assembler, Batch, Commit, Emit, Record
-from cdc.binlog_stream import Gtid, PacketStream, RawRows, Xid
+from cdc.binlog_stream import ITEM_ROWS, ITEM_XID, PacketStream, RawRows
 from cdc.normalize import RowConverter, TableShape, binlog_kind
 from cdc.position import Flavor, Position, SourceIdentity, TxnCursor
 from cdc.rowcodec import Image, TableCodec, compile_table
@@ -162,70 +162,85 @@ class BinlogReader:
         identity = self._identity
         try:
             while not self._stop.is_set():
-                event = stream.next_item()
-                state: str | None = None
-                kind = type(event)
-                if kind is RawRows:
-                    shape = self._shapes().get(event.name)
-                    if shape is not None and in_txn:
-                        if announced.get(event.name) is not shape:
-                            announced[event.name] = shape
-                            batch.append(("S", shape))
-                        images = self._decode(event, shape)
-                        if images is not None:
-                            rows += _fast_records(event.op, shape.name, images, cursor, batch)
-                        else:  # the library decodes what the codec does not know
-                            event = stream.library_event(event.data)
-                            if event is not None:
-                                rows += _RowsPlan(event, shape).records(event.rows, cursor,
-                                                                        batch)
-                elif kind is Xid:
-                    state = cursor.commit()
-                    log_pos = event.log_pos
-                elif kind is Gtid:
-                    explicit = (self._flavor == "mariadb"
-                                and not event.flags & _FL_STANDALONE)
-                    before = cursor.state
-                    cursor.begin(event.gtid, explicit=explicit)
-                    in_txn = True
-                    ts_ms = event.timestamp * 1000
-                    batch.append(("T", identity.server_id, identity.server_uuid,
-                                  identity.epoch, event.gtid, file, binlog_file_index(file),
-                                  event.txn_pos, ts_ms, before))
-                elif isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
-                    # A rows event the stream left to the library (a partial row image).
-                    name = f"{event.schema}.{event.table}"
-                    shape = self._shapes().get(name)
-                    if shape is not None and in_txn:
-                        if announced.get(name) is not shape:
-                            announced[name] = shape
-                            batch.append(("S", shape))
-                        rows += _RowsPlan(event, shape).records(event.rows, cursor, batch)
-                elif isinstance(event, QueryEvent):
-                    query = event.query.lstrip()
-                    state = cursor.query(query)
-                    log_pos = event.packet.log_pos
-                    if query[:8].upper().startswith(_DDL):
-                        self._refresh_shapes()
-                elif isinstance(event, RotateEvent):
-                    file = event.next_binlog
-                if state is not None and in_txn:
-                    batch.append(("C", state, file, log_pos, ts_ms))
-                    in_txn = False
-                now = time.monotonic()
-                if batch and (rows >= BATCH_ROWS or now - flushed_at >= BATCH_SECONDS):
-                    self._put(batch)
-                    batch = []
-                    rows = 0
-                    flushed_at = now
+                for event in stream.next_items():
+                    state: str | None = None
+                    kind = type(event)
+                    if kind is tuple:
+                        tag = event[0]
+                        if tag == ITEM_ROWS:  # (tag, op, (name, shape), images)
+                            name, shape = event[2]
+                            if in_txn:
+                                if announced.get(name) is not shape:
+                                    announced[name] = shape
+                                    batch.append(("S", shape))
+                                rows += _fast_records(event[1], shape.name, event[3], cursor,
+                                                      batch)
+                        elif tag == ITEM_XID:
+                            state = cursor.commit()
+                            log_pos = event[1]
+                        else:  # ITEM_GTID: (tag, gtid, flags, timestamp, txn_pos)
+                            gtid = event[1]
+                            explicit = (self._flavor == "mariadb"
+                                        and not event[2] & _FL_STANDALONE)
+                            before = cursor.state
+                            cursor.begin(gtid, explicit=explicit)
+                            in_txn = True
+                            ts_ms = event[3] * 1000
+                            batch.append(("T", identity.server_id, identity.server_uuid,
+                                          identity.epoch, gtid, file, binlog_file_index(file),
+                                          event[4], ts_ms, before))
+                    elif kind is RawRows:
+                        shape = self._shapes().get(event.name)
+                        if shape is not None and in_txn:
+                            if announced.get(event.name) is not shape:
+                                announced[event.name] = shape
+                                batch.append(("S", shape))
+                            images = self._decode(stream, event, shape)
+                            if images is not None:
+                                rows += _fast_records(event.op, shape.name, images, cursor,
+                                                      batch)
+                            else:  # the library decodes what the codec does not know
+                                library = stream.library_event(event.data)
+                                if library is not None:
+                                    rows += _RowsPlan(library, shape).records(library.rows,
+                                                                              cursor, batch)
+                    elif isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
+                        # A rows event the stream left to the library (a partial row image).
+                        name = f"{event.schema}.{event.table}"
+                        shape = self._shapes().get(name)
+                        if shape is not None and in_txn:
+                            if announced.get(name) is not shape:
+                                announced[name] = shape
+                                batch.append(("S", shape))
+                            rows += _RowsPlan(event, shape).records(event.rows, cursor, batch)
+                    elif isinstance(event, QueryEvent):
+                        query = event.query.lstrip()
+                        state = cursor.query(query)
+                        log_pos = event.packet.log_pos
+                        if query[:8].upper().startswith(_DDL):
+                            self._refresh_shapes()
+                            stream.unfollow()  # the codecs' shapes are the old ones
+                    elif isinstance(event, RotateEvent):
+                        file = event.next_binlog
+                    if state is not None and in_txn:
+                        batch.append(("C", state, file, log_pos, ts_ms))
+                        in_txn = False
+                    now = time.monotonic()
+                    if batch and (rows >= BATCH_ROWS or now - flushed_at >= BATCH_SECONDS):
+                        self._put(batch)
+                        batch = []
+                        rows = 0
+                        flushed_at = now
             if batch:
                 self._put(batch)
         finally:
             stream.close()
 
-    def _decode(self, event: RawRows, shape: TableShape) -> list[Image] | None:
+    def _decode(self, stream: PacketStream, event: RawRows, shape: TableShape
+                ) -> list[Image] | None:
         """The event's row images in wire form by the table's codec; None: not decodable
-        here (a column type the codec does not know, or bytes it cannot make sense of)."""
+        here (a column type the codec does not know, or bytes it cannot make sense of).
+        Once decoded, the stream's core decodes the table's next rows events itself."""
         known = self._codecs.get(event.name)
         if known is None or known[0] is not event.table or known[1] is not shape:
             codec = compile_table(event.table.columns, shape.kinds)
@@ -244,6 +259,7 @@ class BinlogReader:
             return None
         if event.op == "update" and len(images) % 2:
             return None
+        stream.follow(event, codec, (event.name, shape))
         return images
 
 

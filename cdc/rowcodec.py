@@ -29,6 +29,7 @@ from typing import Any, Final
 from pymysqlreplication.constants import FIELD_TYPE
 from pymysqlreplication.row_event import RowsEvent
 
+from cdc import _binlog
 from cdc.normalize import NormalizeError, binlog_kind
 from schemas.values import Kind, to_wire
 
@@ -45,30 +46,11 @@ class UnsupportedColumn(Exception):
     """A column this module does not decode: the table goes through the library."""
 
 
-def _fixed(fmt: str, post: Callable[[Any], Any] | None = None) -> Reader:
-    unpack = struct.Struct(fmt).unpack_from
-    size = struct.calcsize(fmt)
-    if post is None:
-        def read(data: bytes, pos: int) -> tuple[Any, int]:
-            return unpack(data, pos)[0], pos + size
-    else:
-        def read(data: bytes, pos: int) -> tuple[Any, int]:
-            return post(unpack(data, pos)[0]), pos + size
-    return read
+_FLOAT: Final = struct.Struct("<f").unpack_from
 
 
-def _int24(signed: bool) -> Reader:
-    def read(data: bytes, pos: int) -> tuple[Any, int]:
-        return int.from_bytes(data[pos:pos + 3], "little", signed=signed), pos + 3
-    return read
-
-
-def _year(data: bytes, pos: int) -> tuple[Any, int]:
-    return data[pos] + 1900, pos + 1
-
-
-def _float32(value: float) -> float:
-    return float(f"{value:.6g}")  # as to_wire(Kind.FLOAT32, ...)
+def _float(data: bytes, pos: int) -> tuple[Any, int]:
+    return float(f"{_FLOAT(data, pos)[0]:.6g}"), pos + 4  # as to_wire(Kind.FLOAT32, ...)
 
 
 def _bit(column: Any) -> Reader:
@@ -264,12 +246,13 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _text_converter(column: Any, kind: Kind) -> Callable[[bytes], Any]:
-    """Bytes of a string column → wire form, decoded as the library decodes them."""
+def _text_converter(column: Any, kind: Kind) -> Callable[[bytes], Any] | None:
+    """Bytes of a string column → wire form, decoded as the library decodes them; None for
+    UTF-8 text, which the compiled decoder decodes itself (``OP_UTF8``)."""
     charset = column.character_set_name
     encoding = RowsEvent.charset_to_encoding(charset) if charset is not None else "utf-8"
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:  # the library keeps such values as bytes
         if kind is Kind.BINARY:
             return _b64
@@ -280,6 +263,8 @@ def _text_converter(column: Any, kind: Kind) -> Callable[[bytes], Any]:
         return lambda raw: json.loads(raw.decode(encoding))
     if kind is not Kind.TEXT:
         raise UnsupportedColumn(f"string column of kind {kind}")
+    if codec.name == "utf-8":
+        return None
     return lambda raw: raw.decode(encoding)
 
 
@@ -310,97 +295,83 @@ def _set(column: Any) -> Reader:
 
 
 _INTS: Final = {
-    FIELD_TYPE.TINY: ("<b", "<B"),
-    FIELD_TYPE.SHORT: ("<h", "<H"),
-    FIELD_TYPE.LONG: ("<i", "<I"),
-    FIELD_TYPE.LONGLONG: ("<q", "<Q"),
+    # type: (signed, unsigned)
+    FIELD_TYPE.TINY: (_binlog.OP_I8, _binlog.OP_U8),
+    FIELD_TYPE.SHORT: (_binlog.OP_I16, _binlog.OP_U16),
+    FIELD_TYPE.INT24: (_binlog.OP_I24, _binlog.OP_U24),
+    FIELD_TYPE.LONG: (_binlog.OP_I32, _binlog.OP_U32),
+    FIELD_TYPE.LONGLONG: (_binlog.OP_I64, _binlog.OP_U64),
 }
 _STRINGS: Final = frozenset((FIELD_TYPE.VARCHAR, FIELD_TYPE.STRING))
 
+Step = tuple[int, int, Reader | None]
+"""How the compiled decoder reads a column: ``(operation, argument, reader)``; the reader
+(``OP_PY``) for a column it does not decode natively."""
 
-def column_reader(column: Any, kind: Kind) -> Reader:
-    """The reader of one column of a table map (a library ``Column``)."""
+
+def _python(reader: Reader) -> Step:
+    return _binlog.OP_PY, 0, reader
+
+
+def _string(prefix: int, column: Any, kind: Kind) -> Step:
+    convert = _text_converter(column, kind)
+    if convert is None:
+        return _binlog.OP_UTF8, prefix, None
+    return _python(_length_prefixed(prefix, convert))
+
+
+def column_step(column: Any, kind: Kind) -> Step:
+    """How to read one column of a table map (a library ``Column``)."""
     ftype = column.type
     if ftype in _INTS:
-        return _fixed(_INTS[ftype][bool(column.unsigned)])
-    if ftype == FIELD_TYPE.INT24:
-        return _int24(not column.unsigned)
-    if ftype == FIELD_TYPE.FLOAT:
-        return _fixed("<f", _float32)
+        return _INTS[ftype][bool(column.unsigned)], 0, None
     if ftype == FIELD_TYPE.DOUBLE:
-        return _fixed("<d")
+        return _binlog.OP_F64, 0, None
     if ftype == FIELD_TYPE.YEAR:
-        return _year
-    if ftype == FIELD_TYPE.NEWDECIMAL:
-        return _new_decimal(column)
-    if ftype == FIELD_TYPE.BIT:
-        return _bit(column)
-    if ftype == FIELD_TYPE.DATE:
-        return _date
-    if ftype == FIELD_TYPE.TIME2:
-        return _time2(column)
-    if ftype == FIELD_TYPE.DATETIME2:
-        return _datetime2(column)
-    if ftype == FIELD_TYPE.TIMESTAMP2:
-        return _timestamp2(column)
+        return _binlog.OP_YEAR, 0, None
     if ftype in _STRINGS:
         prefix = 2 if column.max_length > 255 else 1
         if ftype == FIELD_TYPE.STRING and kind is Kind.BINARY:
-            return _length_prefixed(prefix, _padded_binary(column.max_length))
-        return _length_prefixed(prefix, _text_converter(column, kind))
+            return _python(_length_prefixed(prefix, _padded_binary(column.max_length)))
+        return _string(prefix, column, kind)
     if ftype == FIELD_TYPE.BLOB:
-        return _length_prefixed(column.length_size, _text_converter(column, kind))
-    if ftype == FIELD_TYPE.GEOMETRY:
-        return _length_prefixed(column.length_size, _b64)
-    if ftype == FIELD_TYPE.ENUM:
-        return _enum(column)
-    if ftype == FIELD_TYPE.SET:
-        return _set(column)
+        return _string(column.length_size, column, kind)
+    readers: dict[int, Callable[[Any], Reader]] = {
+        FIELD_TYPE.FLOAT: lambda _: _float,
+        FIELD_TYPE.NEWDECIMAL: _new_decimal,
+        FIELD_TYPE.BIT: _bit,
+        FIELD_TYPE.DATE: lambda _: _date,
+        FIELD_TYPE.TIME2: _time2,
+        FIELD_TYPE.DATETIME2: _datetime2,
+        FIELD_TYPE.TIMESTAMP2: _timestamp2,
+        FIELD_TYPE.GEOMETRY: lambda column: _length_prefixed(column.length_size, _b64),
+        FIELD_TYPE.ENUM: _enum,
+        FIELD_TYPE.SET: _set,
+    }
+    if ftype in readers:
+        return _python(readers[ftype](column))
     raise UnsupportedColumn(f"column type {ftype}")
 
 
 class TableCodec:
     """Decodes the row images of one table map's rows events into wire form."""
 
-    __slots__ = ("_columns", "_null_bytes", "_readers", "columns", "kinds")
+    __slots__ = ("columns", "kinds", "native")
 
-    def __init__(self, names: Sequence[str], kinds: Sequence[Kind], readers: Sequence[Reader]
+    def __init__(self, names: Sequence[str], kinds: Sequence[Kind], steps: Sequence[Step]
                  ) -> None:
         self.columns = len(names)
         """How many columns a rows event of this table map has."""
         self.kinds = dict(zip(names, kinds, strict=True))
         """Column name → kind, as the table map gives them (see ``binlog_kind``)."""
-        self._columns = list(zip(names, readers, strict=True))
-        self._null_bytes = (len(names) + 7) // 8
-
-    def image(self, data: bytes, pos: int) -> tuple[Image, int]:
-        """One row image (its NULL bitmap and values) at ``pos``; the offset after it."""
-        null_end = pos + self._null_bytes
-        nulls = int.from_bytes(data[pos:null_end], "little")
-        pos = null_end
-        out: Image = {}
-        if not nulls:
-            for name, read in self._columns:
-                out[name], pos = read(data, pos)
-            return out, pos
-        for name, read in self._columns:
-            if nulls & 1:
-                out[name] = None
-            else:
-                out[name], pos = read(data, pos)
-            nulls >>= 1
-        return out, pos
+        self.native = _binlog.Codec([(name, op, arg, reader) for name, (op, arg, reader)
+                                     in zip(names, steps, strict=True)])
+        """The compiled decoder (which :func:`cdc._binlog.scan` uses too)."""
 
     def images(self, data: bytes, pos: int, end: int) -> list[Image]:
-        """Every row image from ``pos`` to ``end`` (one per row; two per row of an update)."""
-        out = []
-        image = self.image
-        while pos < end:
-            row, pos = image(data, pos)
-            out.append(row)
-        if pos != end:
-            raise ValueError(f"row images overran their event by {pos - end} bytes")
-        return out
+        """Every row image from ``pos`` to ``end`` (one per row; two per row of an update);
+        ValueError if they do not end exactly at ``end``."""
+        return self.native.images(data, pos, end)
 
 
 def compile_table(columns: Sequence[Any], catalog: Mapping[str, Kind]) -> TableCodec | None:
@@ -410,7 +381,7 @@ def compile_table(columns: Sequence[Any], catalog: Mapping[str, Kind]) -> TableC
     ``catalog``: the table's kinds from the source's catalog, which only decide whether a
     text BLOB is JSON (as in :func:`cdc.normalize.binlog_kind`).
     """
-    names, kinds, readers = [], [], []
+    names, kinds, steps = [], [], []
     try:
         for column in columns:
             if not column.name:
@@ -419,12 +390,12 @@ def compile_table(columns: Sequence[Any], catalog: Mapping[str, Kind]) -> TableC
                                catalog.get(column.name))
             names.append(column.name)
             kinds.append(kind)
-            readers.append(column_reader(column, kind))
+            steps.append(column_step(column, kind))
     except (UnsupportedColumn, NormalizeError):
         return None
     if len(set(names)) != len(names):
         return None
-    return TableCodec(names, kinds, readers)
+    return TableCodec(names, kinds, steps)
 
 
-__all__ = ["Image", "TableCodec", "UnsupportedColumn", "column_reader", "compile_table"]
+__all__ = ["Image", "Step", "TableCodec", "UnsupportedColumn", "column_step", "compile_table"]
