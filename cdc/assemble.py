@@ -22,6 +22,7 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
+from cdc import _assemble
 from cdc.normalize import TableShape, TxnContext, partition_key, version_of, wire_events
 from cdc.partition import partition_for
 from cdc.position import Position
@@ -54,6 +55,21 @@ class Commit(NamedTuple):
 
 Batch = list[Emit | Commit]
 
+_OPS: Final = ("insert", "update", "delete")
+_Plan = tuple[tuple[bytes, bytes, bytes], tuple[str, ...], tuple[str, ...], tuple[str, ...],
+              bool]
+"""What assembling a table's rows needs, worked out once per shape: the envelope's head
+for each of :data:`_OPS`, the primary key's, partition key's and key-move columns, and
+whether versions come from the binlog (no version column)."""
+
+
+def _plan(shape: TableShape) -> _Plan:
+    heads = tuple(b'{"schema_version":' + _json.encode(SCHEMA_VERSION) + b',"op":'
+                  + _json.encode(op) + b',"table":' + _json.encode(shape.name) + b',"pk":'
+                  for op in _OPS)
+    return ((heads[0], heads[1], heads[2]), shape.pk, shape.partition_columns,
+            shape.key_columns, shape.rule.version_column is None)
+
 
 class Assembler:
     """Turns one stream's records into sends; keeps the current transaction and shapes.
@@ -66,11 +82,15 @@ class Assembler:
     """
 
     def __init__(self, partitions: int) -> None:
+        if partitions < 1:
+            raise ValueError(f"partitions must be at least 1, not {partitions}")
         self._partitions = partitions
         self._shapes: dict[str, TableShape] = {}
+        self._plans: dict[str, _Plan] = {}
+        self._txn: tuple[Any, ...] | None = None
+        """What :func:`cdc._assemble.rows` needs of the current transaction."""
         self._ctx: TxnContext | None = None
         self._state: str | None = None
-        self._heads: dict[tuple[str, str], bytes] = {}
         self._server: tuple[Any, ...] = ()
         self._server_json = b""
         self._file = ""
@@ -80,7 +100,14 @@ class Assembler:
 
     def feed(self, records: list[Record]) -> Batch:
         out: Batch = []
-        for record in records:
+        i, count = 0, len(records)
+        while i < count:
+            if self._txn is not None:  # the compiled path takes what it can of the rows
+                i = _assemble.rows(records, i, out, self._txn)
+                if i == count:
+                    break
+            record = records[i]
+            i += 1
             tag = record[0]
             if tag == "R":
                 self._row(record, out)
@@ -100,12 +127,16 @@ class Assembler:
                     self._server_json, _json.encode(ctx.gtid), self._file_json,
                     _json.encode(ctx.txn_pos), b',"row_index":'))
                 self._source_tail = b',"ts_ms":' + _json.encode(ctx.ts_ms) + b"}}"
+                self._txn = (self._plans, self._source_head, self._source_tail, self._state,
+                             ctx.file, ctx.txn_pos, f"{ctx.version_base:032x}"[:20].encode(),
+                             self._partitions, _json.encode, Emit, Position)
             elif tag == "C":
                 out.append(Commit(Position(record[1], record[2], record[3]), record[4]))
-                self._ctx = None
+                self._ctx = self._txn = None
             elif tag == "S":
                 shape: TableShape = record[1]
                 self._shapes[shape.name] = shape
+                self._plans[shape.name] = _plan(shape)
             else:
                 raise ValueError(f"unknown reader record {tag!r}")
         return out
@@ -121,11 +152,7 @@ class Assembler:
             self._key_move(shape, record, ctx, out)
             return
         row = after if after is not None else before
-        head = self._heads.get((table, op))
-        if head is None:
-            head = self._heads[table, op] = (
-                b'{"schema_version":' + _json.encode(SCHEMA_VERSION) + b',"op":'
-                + _json.encode(op) + b',"table":' + _json.encode(table) + b',"pk":')
+        head = self._plans[table][0][_OPS.index(op)]
         key_text = partition_key(row, shape.partition_columns, table)
         value = b"".join((
             head, _json.encode({name: row.get(name) for name in shape.pk}),

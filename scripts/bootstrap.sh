@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever is missing on a fresh Debian machine, and nothing else: MariaDB, Redis,
-# Maven, gcc and Python's headers (for the compiled binlog core), and (when `javac` is absent)
+# Maven, gcc and Python's headers (for the CDC worker's compiled parts), and (when `javac` is absent)
 # a Java 17 JDK from Debian's packages (the CDC benchmark compiles its Debezium harness; the
 # JDK brings the runtime too); Python's venv module if needed; a .venv with cachesync and its
 # dev extras; the Apache Kafka jars from Maven Central (`cachesync stack install`).
@@ -18,8 +18,8 @@ command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
-# The binlog reader's compiled core (cdc/_binlog.c) is built at install: a C compiler and
-# Python's headers.
+# The CDC worker's compiled parts (cdc/*.c) are built at install: a C compiler and Python's
+# headers.
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 if command -v "$python" >/dev/null 2>&1 && ! "$python" -c 'import os, sys, sysconfig
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
@@ -48,9 +48,9 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=.venv/.cachesync-installed
-# Reinstalled when the dependencies or the compiled core change (an editable install builds
-# cdc/_binlog.c in place).
-want=$(cat pyproject.toml cdc/_binlog.c | sha256sum | cut -d' ' -f1)
+# Reinstalled when the dependencies or the compiled parts change (an editable install builds
+# cdc/*.c in place).
+want=$(cat pyproject.toml cdc/*.c | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x .venv/bin/cachesync ]; then
   say "installing cachesync and its dev extras into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >&2

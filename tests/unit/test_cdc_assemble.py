@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from cdc.assemble import Assembler, Commit, Emit
-from cdc.normalize import RowConverter, TableShape, TxnContext, wire_events, wire_row
+from cdc.normalize import (
+    NormalizeError,
+    RowConverter,
+    TableShape,
+    TxnContext,
+    wire_events,
+    wire_row,
+)
 from cdc.partition import partition_for
 from cdc.position import Position
 from schemas.config import TableConfig
@@ -133,7 +140,11 @@ def _random_image(rng: random.Random, shape: TableShape) -> dict[str, Any]:
     return image
 
 
-@pytest.mark.parametrize("shape", [SHAPE, COMPOSITE])
+PLAIN = TableShape(name="app.items", rule=TableConfig(cache_keys=["i:{id}"]), pk=("id",),
+                   kinds={"id": Kind.INT, "b": Kind.TEXT, "x": Kind.JSON})
+
+
+@pytest.mark.parametrize("shape", [SHAPE, COMPOSITE, PLAIN])
 def test_events_encode_by_pieces_exactly_as_encode_event(shape: TableShape) -> None:
     """The assembler's piecewise encoding against ``encode_event`` of ``wire_events``."""
     rng = random.Random(7)
@@ -159,6 +170,50 @@ def test_events_encode_by_pieces_exactly_as_encode_event(shape: TableShape) -> N
         assert emit.value == encode_event(event)
         assert emit.key == event.key.encode()
         assert (emit.table, emit.op) == (event.table, event.op)
+
+
+@pytest.mark.parametrize(("shape", "in_python"), [
+    (SHAPE, "key moves"),  # the compiled path takes the rest
+    (PLAIN, "key moves"),
+    (COMPOSITE, "every row"),  # a version column, and a partition key of two columns
+])
+def test_the_compiled_path_leaves_key_moves_and_version_columns_to_python(
+        shape: TableShape, in_python: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(3)
+    records: list[tuple[Any, ...]] = [("S", shape), TXN]
+    moves = 0
+    for row_index in range(1, 200):
+        op = rng.choice(["insert", "update", "delete"])
+        before = _random_image(rng, shape) if op != "insert" else None
+        after = _random_image(rng, shape) if op != "delete" else None
+        if op == "update":
+            assert before is not None and after is not None
+            if rng.random() < 0.8:
+                after.update({name: before[name] for name in shape.key_columns})
+            else:
+                moves += 1
+        records.append(("R", op, shape.name, before, after, row_index))
+    slow: list[int] = []
+    row = Assembler._row
+
+    def counted(self: Assembler, record: tuple[Any, ...], out: Any) -> None:
+        slow.append(record[5])
+        row(self, record, out)
+
+    monkeypatch.setattr(Assembler, "_row", counted)
+    Assembler(4).feed(records)
+    assert moves > 5
+    assert len(slow) == (moves if in_python == "key moves" else 199)
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ({"id": 1, "email": None}, "partition key column"),
+    ({"id": 1}, "partition key column"),
+])
+def test_a_null_partition_key_is_refused_on_either_path(row: dict[str, Any], message: str
+                                                        ) -> None:
+    with pytest.raises(NormalizeError, match=message):
+        Assembler(4).feed(_records(("R", "insert", "app.users", None, row, 1)))
 
 
 def test_each_transaction_encodes_its_own_source() -> None:
