@@ -24,14 +24,22 @@ enum { STOP_MORE = 0, STOP_SLOW = 1, STOP_RAW = 2 };
 /* How a column is read: natively, or by its Python reader. */
 enum {
     OP_PY = 0, OP_I8, OP_U8, OP_I16, OP_U16, OP_I24, OP_U24, OP_I32, OP_U32, OP_I64, OP_U64,
-    OP_F64, OP_YEAR, OP_UTF8, OP_LAST
+    OP_F64, OP_YEAR, OP_UTF8, OP_DATETIME2, OP_DECIMAL, OP_LAST
 };
+/* OP_DATETIME2: arg = fsp (0-6). OP_DECIMAL: arg = precision << 8 | scale, at most 18
+ * integral digits and 18 of scale (the values fit 64 bits). */
 
 static PyObject *s_insert, *s_update, *s_delete;
 
 static inline uint64_t le(const unsigned char *p, int n) {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static inline uint64_t be(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = v << 8 | p[i];
     return v;
 }
 
@@ -86,7 +94,11 @@ static PyObject *codec_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
             Py_DECREF(self);
             return NULL;
         }
+        int integral = (arg >> 8) - (arg & 0xFF);
         if (op < 0 || op >= OP_LAST || (op == OP_UTF8 && (arg < 1 || arg > 4))
+                || (op == OP_DATETIME2 && (arg < 0 || arg > 6))
+                || (op == OP_DECIMAL && (arg < 0 || integral < 0 || integral > 18
+                                         || (arg & 0xFF) > 18 || (arg >> 8) < 1))
                 || (op == OP_PY && !PyCallable_Check(reader))) {
             PyErr_Format(PyExc_ValueError, "column %R: bad operation (%d, %d)", name, op, arg);
             Py_DECREF(self);
@@ -104,10 +116,87 @@ static int overran(Py_ssize_t pos, Py_ssize_t end) {
     return -1;
 }
 
+static const unsigned char MONTH_DAYS[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+/* DATETIME(fsp) as cdc/rowcodec.py's reader gives it: ISO text, or None for a date
+ * ``datetime`` refuses (a zero part, a day the month lacks). */
+static PyObject *datetime2(const unsigned char *b, int fsp) {
+    uint64_t packed = 0;
+    for (int i = 0; i < 5; i++) packed = packed << 8 | b[i];
+    long year_month = (long)(packed >> 22 & 0x1FFFF);
+    long year = year_month / 13, month = year_month % 13, day = (long)(packed >> 17 & 31);
+    long hour = (long)(packed >> 12 & 31), minute = (long)(packed >> 6 & 63);
+    long second = (long)(packed & 63);
+    int frac_size = (fsp + 1) / 2;
+    long micro = 0;
+    if (frac_size) {
+        long raw = 0;
+        for (int i = 0; i < frac_size; i++) raw = raw << 8 | b[5 + i];
+        if (b[5] & 0x80) raw -= 1L << (8 * frac_size); /* signed, as the library reads it */
+        long scale = 1;
+        for (int i = fsp; i < 6; i++) scale *= 10;
+        micro = (fsp % 2 ? raw / 10 : raw) * scale; /* C's division truncates, as int(x / 10) */
+    }
+    if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1
+            || day > MONTH_DAYS[month] || hour > 23 || minute > 59 || second > 59
+            || (month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 || year % 400 == 0))))
+        Py_RETURN_NONE;
+    if (micro >= 1000000) {
+        PyErr_Format(PyExc_ValueError, "microsecond %ld out of range", micro);
+        return NULL;
+    }
+    char text[32];
+    int n = snprintf(text, sizeof text, "%04ld-%02ld-%02ldT%02ld:%02ld:%02ld.%06ld", year, month,
+                     day, hour, minute, second, micro > 0 ? micro : 0);
+    return PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, text, n);
+}
+
+static const int DECIMAL_BYTES[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
+
+static int decimal_size(int arg) {
+    int scale = arg & 0xFF, integral = (arg >> 8) - scale;
+    return DECIMAL_BYTES[integral % 9] + 4 * (integral / 9) + 4 * (scale / 9)
+        + DECIMAL_BYTES[scale % 9];
+}
+
+/* DECIMAL(p, s) as cdc/rowcodec.py's reader formats it: groups of 9 digits, big-endian,
+ * every bit inverted for a negative number, whose sign is the top bit. */
+static PyObject *decimal(const unsigned char *b, int arg) {
+    int scale = arg & 0xFF, integral = (arg >> 8) - scale;
+    int size = decimal_size(arg);
+    unsigned char buf[32];
+    memcpy(buf, b, (size_t)size);
+    int negative = !(buf[0] & 0x80);
+    if (negative)
+        for (int i = 0; i < size; i++) buf[i] = (unsigned char)~buf[i];
+    buf[0] &= 0x7F;
+    const unsigned char *p = buf;
+    uint64_t whole = 0, frac = 0;
+    int lead = DECIMAL_BYTES[integral % 9];
+    for (int i = 0; i < lead; i++) whole = whole << 8 | *p++;
+    for (int group = 0; group < integral / 9; group++, p += 4)
+        whole = whole * 1000000000ULL + be(p, 4);
+    for (int group = 0; group < scale / 9; group++, p += 4)
+        frac = frac * 1000000000ULL + be(p, 4);
+    int tail = DECIMAL_BYTES[scale % 9];
+    if (tail) {
+        uint64_t field = 0, digits = 1;
+        for (int i = 0; i < tail; i++) field = field << 8 | *p++;
+        for (int i = 0; i < scale % 9; i++) digits *= 10;
+        frac = frac * digits + field;
+    }
+    char text[48];
+    int n = scale
+        ? snprintf(text, sizeof text, "%s%llu.%0*llu", negative ? "-" : "",
+                   (unsigned long long)whole, scale, (unsigned long long)frac)
+        : snprintf(text, sizeof text, "%s%llu", negative ? "-" : "", (unsigned long long)whole);
+    return PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, text, n);
+}
+
 /* One value at *pos (not NULL): a new reference, or NULL with an exception set. */
 static PyObject *read_value(const Column *col, PyObject *buf, const unsigned char *d,
                             Py_ssize_t *pos, Py_ssize_t end) {
-    static const int sizes[OP_LAST] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 8, 8, 8, 1, 0};
+    static const int sizes[OP_LAST] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 8, 8, 8, 1, 0, 0, 0};
     Py_ssize_t p = *pos;
     if (col->op == OP_PY) {
         PyObject *out = PyObject_CallFunction(col->reader, "On", buf, p);
@@ -140,6 +229,18 @@ static PyObject *read_value(const Column *col, PyObject *buf, const unsigned cha
         if (end - p < n) return overran(p + n, end), NULL;
         *pos = p + n;
         return PyUnicode_DecodeUTF8((const char *)d + p, n, NULL);
+    }
+    if (col->op == OP_DATETIME2) {
+        int size = 5 + (col->arg + 1) / 2;
+        if (end - p < size) return overran(p + size, end), NULL;
+        *pos = p + size;
+        return datetime2(d + p, col->arg);
+    }
+    if (col->op == OP_DECIMAL) {
+        int size = decimal_size(col->arg);
+        if (end - p < size) return overran(p + size, end), NULL;
+        *pos = p + size;
+        return decimal(d + p, col->arg);
     }
     int size = sizes[col->op];
     if (end - p < size) return overran(p + size, end), NULL;
@@ -473,7 +574,8 @@ PyMODINIT_FUNC PyInit__binlog(void) {
         {"OP_PY", OP_PY}, {"OP_I8", OP_I8}, {"OP_U8", OP_U8}, {"OP_I16", OP_I16},
         {"OP_U16", OP_U16}, {"OP_I24", OP_I24}, {"OP_U24", OP_U24}, {"OP_I32", OP_I32},
         {"OP_U32", OP_U32}, {"OP_I64", OP_I64}, {"OP_U64", OP_U64}, {"OP_F64", OP_F64},
-        {"OP_YEAR", OP_YEAR}, {"OP_UTF8", OP_UTF8},
+        {"OP_YEAR", OP_YEAR}, {"OP_UTF8", OP_UTF8}, {"OP_DATETIME2", OP_DATETIME2},
+        {"OP_DECIMAL", OP_DECIMAL},
     };
     for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
         if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0) goto fail;

@@ -23,6 +23,8 @@ OP_U64: Final[int]
 OP_F64: Final[int]
 OP_YEAR: Final[int]
 OP_UTF8: Final[int]
+OP_DATETIME2: Final[int]
+OP_DECIMAL: Final[int]
 
 class Codec:
     def __init__(

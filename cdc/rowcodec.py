@@ -175,16 +175,6 @@ def _seconds_reader(size: int, frac_size: int, frac: Callable[[bytes], int],
     return read
 
 
-def _datetime2(column: Any) -> Reader:
-    frac_size, frac = _fraction(column.fsp)
-
-    def text(packed: int) -> str | None:
-        year, month = divmod((packed >> 22) & 0x1FFFF, 13)
-        return _iso_seconds((year, month, (packed >> 17) & 31, (packed >> 12) & 31,
-                             (packed >> 6) & 63, packed & 63))
-    return _seconds_reader(5, frac_size, frac, text)
-
-
 def _timestamp2(column: Any) -> Reader:
     frac_size, frac = _fraction(column.fsp)
 
@@ -304,6 +294,9 @@ _INTS: Final = {
 }
 _STRINGS: Final = frozenset((FIELD_TYPE.VARCHAR, FIELD_TYPE.STRING))
 
+_NATIVE_DIGITS: Final = 18
+"""The most integral digits, and digits of scale, of a DECIMAL decoded natively."""
+
 Step = tuple[int, int, Reader | None]
 """How the compiled decoder reads a column: ``(operation, argument, reader)``; the reader
 (``OP_PY``) for a column it does not decode natively."""
@@ -329,6 +322,11 @@ def column_step(column: Any, kind: Kind) -> Step:
         return _binlog.OP_F64, 0, None
     if ftype == FIELD_TYPE.YEAR:
         return _binlog.OP_YEAR, 0, None
+    if ftype == FIELD_TYPE.DATETIME2:
+        return _binlog.OP_DATETIME2, column.fsp, None
+    if ftype == FIELD_TYPE.NEWDECIMAL and column.precision - column.decimals <= _NATIVE_DIGITS \
+            and column.decimals <= _NATIVE_DIGITS:
+        return _binlog.OP_DECIMAL, column.precision << 8 | column.decimals, None
     if ftype in _STRINGS:
         prefix = 2 if column.max_length > 255 else 1
         if ftype == FIELD_TYPE.STRING and kind is Kind.BINARY:
@@ -342,7 +340,6 @@ def column_step(column: Any, kind: Kind) -> Step:
         FIELD_TYPE.BIT: _bit,
         FIELD_TYPE.DATE: lambda _: _date,
         FIELD_TYPE.TIME2: _time2,
-        FIELD_TYPE.DATETIME2: _datetime2,
         FIELD_TYPE.TIMESTAMP2: _timestamp2,
         FIELD_TYPE.GEOMETRY: lambda column: _length_prefixed(column.length_size, _b64),
         FIELD_TYPE.ENUM: _enum,

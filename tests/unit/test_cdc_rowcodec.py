@@ -6,13 +6,17 @@ Its agreement with python-mysql-replication on real binlogs is tested in
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymysqlreplication.constants import FIELD_TYPE
 
-from cdc.rowcodec import compile_table
+from cdc import _binlog
+from cdc.rowcodec import _new_decimal, column_step, compile_table
 from schemas.values import Kind
 
 
@@ -131,3 +135,53 @@ def test_a_fraction_beyond_a_second_is_refused_even_for_known_seconds() -> None:
     data = b"\x00" + second + (1_000_000).to_bytes(3, "big")
     with pytest.raises(ValueError, match="microsecond 1000000"):
         codec.images(data, 0, len(data))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(1, 36), st.data())
+def test_native_decimals_read_as_the_python_reader(precision: int, data: st.DataObject
+                                                   ) -> None:
+    """DECIMALs of up to 18 integral digits and 18 of scale are decoded natively; wider
+    ones by the Python reader, which is the reference here, on any bytes."""
+    scale = data.draw(st.integers(0, min(precision, 30)))
+    column = Column("v", FIELD_TYPE.NEWDECIMAL, precision=precision, decimals=scale)
+    op, _, reader = column_step(column, Kind.DECIMAL)
+    reference = _new_decimal(column)
+    native = precision - scale <= 18 and scale <= 18
+    assert (op == _binlog.OP_DECIMAL) is native and (reader is None) is native
+    size = reference(bytes(64), 0)[1]  # the offset after a value read at 0
+    raw = data.draw(st.binary(min_size=size, max_size=size))
+    codec = compile_table([column], {})
+    assert codec is not None
+    assert codec.images(b"\x00" + raw, 0, 1 + size) == [{"v": reference(raw, 0)[0]}]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 6), st.integers(0, 2**40 - 1), st.binary(min_size=3, max_size=3))
+def test_native_datetimes_as_python_datetime_formats_them(fsp: int, packed: int,
+                                                          fraction: bytes) -> None:
+    """DATETIME(fsp) on any bytes: the text ``datetime.isoformat`` gives (microseconds as
+    the library reads them: signed, an odd fsp's last digit dropped), None where
+    ``datetime`` refuses the date, and an error for a fraction of a second or more."""
+    frac_size = (fsp + 1) // 2
+    raw = packed.to_bytes(5, "big") + fraction[:frac_size]
+    micro = 0
+    if frac_size:
+        signed = int.from_bytes(fraction[:frac_size], "big", signed=True)
+        micro = int(signed / 10 if fsp % 2 else signed) * 10 ** (6 - fsp)
+    year, month = divmod(packed >> 22 & 0x1FFFF, 13)
+    parts = (year, month, packed >> 17 & 31, packed >> 12 & 31, packed >> 6 & 63, packed & 63)
+    try:
+        want: str | None = dt.datetime(*parts).isoformat(timespec="seconds") + "."
+    except ValueError:
+        want = None
+    codec = compile_table([Column("v", FIELD_TYPE.DATETIME2, fsp=fsp)], {})
+    assert codec is not None
+    data = b"\x00" + raw
+    if want is not None and micro >= 1_000_000:
+        with pytest.raises(ValueError, match="microsecond"):
+            codec.images(data, 0, len(data))
+        return
+    if want is not None:
+        want += f"{max(micro, 0):06d}"
+    assert codec.images(data, 0, len(data)) == [{"v": want}]
