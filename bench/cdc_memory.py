@@ -8,7 +8,7 @@ real subprocess (checkpoint at the binlog's end), waits until the worker is idle
 binlog reader child running, then commits ONE transaction of ``--rows`` rows
 (``INSERT ... SELECT`` from MariaDB's SEQUENCE engine). Every ``--sample-ms`` it reads
 ``VmRSS`` of every process of the worker's tree from ``/proc`` (the ``cachesync cdc run``
-parent, its spawned binlog reader, and multiprocessing's resource tracker), until the
+parent and its binlog reader child), until the
 worker's checkpoint (written only once Kafka acknowledged every row up to it) is past the
 transaction; then it checks that the topic holds exactly ``--rows`` records and stops the
 worker with SIGTERM.
@@ -100,9 +100,7 @@ def _role(pid: int, root: int) -> str:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "other"
-    if "resource_tracker" in cmdline:
-        return "resource_tracker"
-    return "reader" if "spawn_main" in cmdline else "other"
+    return "reader" if "cdc.reader_process" in cmdline else "other"
 
 
 def _connect(port: int) -> pymysql.Connection[pymysql.cursors.Cursor]:

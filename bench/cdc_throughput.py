@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import resource
 import shutil
@@ -46,7 +45,7 @@ from typing import Any
 import pymysql
 
 from bench import debezium_rate
-from bench.proc import add_stack_options, cpu_seconds, status_kb
+from bench.proc import add_stack_options, cpu_seconds, process_tree, status_kb
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -257,8 +256,7 @@ async def _child_run(job: dict[str, Any]) -> dict[str, float]:
 def _cpu_seconds() -> tuple[float, float]:
     """CPU time so far of this process (the worker's asyncio side, every thread) and of its
     child processes (the binlog reader)."""
-    reader = sum((cpu_seconds(child.pid) for child in multiprocessing.active_children()
-                  if child.pid is not None), 0.0)
+    reader = sum((cpu_seconds(pid) for pid in process_tree(os.getpid())[1:]), 0.0)
     return time.process_time(), reader
 
 

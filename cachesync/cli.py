@@ -25,8 +25,7 @@ _COMMANDS: Final = {
 
 class _LazyGroup(click.Group):
     """Imports a subcommand's module only when that subcommand is used (or listed by
-    ``--help``): a long-running worker holds only its own part of the code in memory, and
-    so does the CDC worker's spawned reader process, which imports this module again."""
+    ``--help``): a long-running worker holds only its own part of the code in memory."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *_COMMANDS])

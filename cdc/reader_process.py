@@ -11,22 +11,25 @@ the reader, so memory stays bounded.
 
 The child holds no state worth saving (the checkpoint is the parent's), so stopping it is
 killing it. It also dies with its parent (``PR_SET_PDEATHSIG``): an orphaned reader would
-keep the replica ``server_id`` and fight the restarted worker's reader for it.
+keep the replica ``server_id`` and fight the restarted worker's reader for it. It is a plain
+``python -m cdc.reader_process FD`` (its job pickled on its stdin, its pipe's end ``FD``),
+not a ``multiprocessing`` process: that would start multiprocessing's resource tracker
+too, a third process of 13 MiB that the worker has no use for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Final
 
 from cachesync import db, gctune
@@ -43,7 +46,6 @@ STOP_TIMEOUT_S: Final = 10.0
 QUEUE_BATCHES: Final = 8
 _HEADER: Final = 8
 _PR_SET_PDEATHSIG: Final = 1
-_SPAWN: Final = multiprocessing.get_context("spawn")
 _READER_GC_YOUNG: Final = 10_000
 """The reader's young generation (see :func:`_child`)."""
 
@@ -54,10 +56,10 @@ class ReaderDied(RuntimeError):
 
 class _PipeSink:
     """The child's end: writes each batch (or the error that ended the stream) at once,
-    as an 8-byte big-endian length and the pickle."""
+    as an 8-byte big-endian length and the pickle, to the pipe ``fd``."""
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
 
     def put(self, item: list[Record] | BaseException, block: bool = True,
             timeout: float | None = None) -> None:
@@ -69,7 +71,7 @@ class _PipeSink:
         else:
             payload = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
         data = memoryview(len(payload).to_bytes(_HEADER, "big") + payload)
-        fd = self._conn.fileno()
+        fd = self._fd
         while data:
             data = data[os.write(fd, data):]
 
@@ -134,8 +136,14 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child(job: _Job, conn: Connection) -> None:
-    """Child process body: stream until killed; the error that ends it goes to ``conn``."""
+def main() -> None:
+    """The child process: ``python -m cdc.reader_process FD``, its :class:`_Job` pickled on
+    its stdin."""
+    _child(pickle.load(sys.stdin.buffer), int(sys.argv[1]))
+
+
+def _child(job: _Job, fd: int) -> None:
+    """Child process body: stream until killed; the error that ends it goes to ``fd``."""
     _die_with_parent(job.parent)
     # The parent owns shutdown (SIGTERM/SIGINT reach the whole process group).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -149,7 +157,7 @@ def _child(job: _Job, conn: Connection) -> None:
     # generation of 50,000 held ~15k rows, +10 MiB of RSS; 10,000: +3 MiB).
     gctune.tune(_READER_GC_YOUNG)
     settings = job.settings
-    sink = _PipeSink(conn)
+    sink = _PipeSink(fd)
     try:
         shapes = ShapeCatalog(settings, db.create_engine(settings.source.dsn, ""))
         shapes.refresh()
@@ -171,24 +179,34 @@ class ReaderProcess:
 
     def __init__(self, settings: Settings, start: Position, identity: SourceIdentity) -> None:
         root = logging.getLogger()
-        job = _Job(settings, start, identity, os.getpid(),
-                   logging.getLevelName(root.getEffectiveLevel()),
-                   any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers))
-        self._recv, send = _SPAWN.Pipe(duplex=False)
-        self._send: Connection | None = send
-        self._process = _SPAWN.Process(target=_child, name="cachesync-binlog-reader",
-                                       daemon=True, args=(job, send))
+        self._job = _Job(settings, start, identity, os.getpid(),
+                         logging.getLevelName(root.getEffectiveLevel()),
+                         any(isinstance(handler.formatter, JsonFormatter)
+                             for handler in root.handlers))
+        self._process: asyncio.subprocess.Process | None = None
         self._frames = _Frames(QUEUE_BATCHES)
         self._assembler = Assembler(settings.kafka.partitions)
         self._transport: asyncio.BaseTransport | None = None
 
     async def start(self) -> None:
-        self._process.start()
-        if self._send is not None:  # only the child writes: EOF once it is gone
-            self._send.close()
-            self._send = None
+        receive, send = os.pipe()
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "cdc.reader_process", str(send), stdin=subprocess.PIPE,
+                pass_fds=(send,))
+        except BaseException:
+            os.close(receive)
+            raise
+        finally:
+            os.close(send)  # only the child writes: EOF once it is gone
+        stdin = self._process.stdin
+        assert stdin is not None
+        stdin.write(pickle.dumps(self._job, protocol=pickle.HIGHEST_PROTOCOL))
+        await stdin.drain()
+        stdin.close()
         loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.connect_read_pipe(lambda: self._frames, self._recv)
+        self._transport, _ = await loop.connect_read_pipe(
+            lambda: self._frames, os.fdopen(receive, "rb", buffering=0))
 
     async def get(self, wait_s: float) -> Batch | BaseException:
         """The next batch or error; an empty batch when none arrived within ``wait_s``."""
@@ -199,19 +217,30 @@ class ReaderProcess:
         self._frames.taken()
         if payload is None:
             self._frames.frames.put_nowait(None)  # stays at the end
-            await asyncio.to_thread(self._process.join, STOP_TIMEOUT_S)
-            return ReaderDied(
-                f"the binlog reader process exited with code {self._process.exitcode}")
+            code = await self._wait()
+            return ReaderDied(f"the binlog reader process exited with code {code}")
         item = pickle.loads(payload)
         return item if isinstance(item, BaseException) else self._assembler.feed(item)
 
     async def stop(self) -> None:
         """Kill the child (it has nothing to save) and wait for it."""
-        if self._process.is_alive():
-            self._process.kill()
-        if self._process.pid is not None:
-            await asyncio.to_thread(self._process.join, STOP_TIMEOUT_S)
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+                self._process.kill()
+        await self._wait()
         if self._transport is not None:
             self._transport.close()
-        else:
-            self._recv.close()
+
+    async def _wait(self) -> int | None:
+        """The child's exit code, once it exits (None: still running after
+        :data:`STOP_TIMEOUT_S`)."""
+        if self._process is None:
+            return None
+        try:
+            return await asyncio.wait_for(self._process.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            return None
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import pickle
 
@@ -57,7 +56,7 @@ async def test_reading_pauses_while_the_queue_is_full() -> None:
 
 
 def test_the_sink_writes_frames_and_errors_that_cannot_be_pickled_as_text() -> None:
-    receive, send = multiprocessing.Pipe(duplex=False)
+    receive, send = os.pipe()
     sink = _PipeSink(send)
     sink.put([("C", "0-1-5", "b.000001", 400, 1)])
 
@@ -66,10 +65,10 @@ def test_the_sink_writes_frames_and_errors_that_cannot_be_pickled_as_text() -> N
             raise TypeError("no")
 
     sink.put(Unpicklable("boom"))
-    os.set_blocking(receive.fileno(), False)
+    os.set_blocking(receive, False)
     raw = b""
     with contextlib.suppress(BlockingIOError):
-        while chunk := os.read(receive.fileno(), 1 << 16):
+        while chunk := os.read(receive, 1 << 16):
             raw += chunk
     frames = _Frames(limit=8)
     frames.connection_made(_Transport())
@@ -80,5 +79,5 @@ def test_the_sink_writes_frames_and_errors_that_cannot_be_pickled_as_text() -> N
     error = pickle.loads(failure)
     assert isinstance(error, RuntimeError)
     assert "Unpicklable: boom" in str(error)
-    receive.close()
-    send.close()
+    os.close(receive)
+    os.close(send)
