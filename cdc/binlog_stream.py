@@ -27,6 +27,7 @@ the error goes to the worker, which reopens from its checkpoint.
 from __future__ import annotations
 
 import errno
+import select
 from typing import Any, Final, NamedTuple
 
 import pymysql
@@ -105,10 +106,13 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
         if not self._BinLogStreamReader__connected_ctl:
             self._BinLogStreamReader__connect_to_ctl()
 
-    def next_items(self) -> list[Any]:
-        """The next events, at least one: the core's tuples (see the module's doc), and
-        :class:`RawRows`, library events or None (a packet that yields nothing: filtered,
-        a table map, ...)."""
+    def next_items(self, wait_s: float | None = None) -> list[Any]:
+        """The next events: the core's tuples (see the module's doc), and :class:`RawRows`,
+        library events or None (a packet that yields nothing: filtered, a table map, ...).
+
+        ``wait_s``: how long to wait for the source when nothing is buffered; none came in
+        that time: an empty list. None: wait as long as it takes (the source's heartbeats
+        end the wait while it is idle)."""
         self._connect()
         connection = self._stream_connection
         while True:
@@ -123,7 +127,17 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
                 item = _binlog.parse(self._next_packet(), self._checksum, self._rows_ok,
                                      self._followed)
                 return [self._dispatch(item) if type(item) is bytes else item]
+            if wait_s is not None and not self._readable(wait_s):
+                return []
             self._fill()
+
+    def _readable(self, wait_s: float) -> bool:
+        """Whether the source sent something within ``wait_s`` (or the connection is gone,
+        which reading then reports)."""
+        sock = self._stream_connection._sock
+        if sock is None:
+            return True
+        return bool(select.select([sock], [], [], wait_s)[0])
 
     def follow(self, rows: RawRows, codec: TableCodec, tag: Any) -> None:
         """Decode the rows events of ``rows``'s table map in the core from now on, with

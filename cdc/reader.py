@@ -162,7 +162,17 @@ class BinlogReader:
         identity = self._identity
         try:
             while not self._stop.is_set():
-                for event in stream.next_items():
+                # A batch waits at most BATCH_SECONDS for more, also when the source goes
+                # quiet (the stream would otherwise hold it until the next event or heartbeat).
+                wait = (max(0.0, BATCH_SECONDS - (time.monotonic() - flushed_at)) if batch
+                        else None)
+                events = stream.next_items(wait)
+                if not events and batch:
+                    self._put(batch)
+                    batch = []
+                    rows = 0
+                    flushed_at = time.monotonic()
+                for event in events:
                     state: str | None = None
                     kind = type(event)
                     if kind is tuple:

@@ -338,3 +338,46 @@ def test_fast_path_decodes_exactly_as_the_library(stack: StackInfo,
     assert [r[1] for r in old_rows] == ["insert", "update"]
     assert old_rows[0][4] == {"id": 1, "t": "2024-01-02T03:04:05.000000", "v": "x"}
 
+
+
+def test_rows_are_sent_when_the_source_goes_quiet(stack: StackInfo) -> None:
+    """The reader keeps its records up to ``BATCH_SECONDS`` for more to come; when the
+    source goes quiet it sends them then, not at the source's next heartbeat (5 s here)."""
+    ensure_app_schema(stack)
+    name = unique_name("cdc_quiet")
+    setup = cdc_setup(stack, {f"app.{name}": {"cache_keys": [f"{name}:{{id}}"]}}, name=name)
+    with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (id INT PRIMARY KEY)")
+        cur.execute("SELECT @@GLOBAL.gtid_binlog_pos")
+        start = Position(str(cur.fetchone()[0]), "", 0)  # type: ignore[index]
+    catalog = ShapeCatalog(setup.settings, db.create_engine(setup.settings.source.dsn, ""))
+    catalog.refresh()
+    sink = _Sink()
+    reader = BinlogReader(
+        dsn=catalog_dsn(stack), flavor="mariadb", replica_id=_replica_id(), start=start,
+        shapes=catalog.shapes, refresh_shapes=catalog.refresh,
+        identity=SourceIdentity(1, None, 0), partitions=4, out=sink, heartbeat_s=5.0,
+        raw=True)
+    thread = threading.Thread(target=reader.run, daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.0)  # connected and idle
+        with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
+            # Two transactions at once: the second comes within BATCH_SECONDS of the
+            # reader's last send, so the reader keeps it for more.
+            cur.execute(f"INSERT INTO {name} VALUES (1)")
+            cur.execute(f"INSERT INTO {name} VALUES (2)")
+            committed = time.monotonic()
+            cur.execute("SELECT @@GLOBAL.gtid_binlog_pos")
+            end_gtid = str(cur.fetchone()[0])  # type: ignore[index]
+        records: list[Record] = []
+        while not any(r[0] == "C" and r[1] == end_gtid for r in records):
+            item = sink.items.get(timeout=10)
+            assert not isinstance(item, BaseException), item
+            records.extend(item)
+        waited = time.monotonic() - committed
+    finally:
+        reader.stop()
+        thread.join(10)
+    assert [r[4]["id"] for r in records if r[0] == "R"] == [1, 2]
+    assert waited < 1.0, f"the rows waited {waited:.2f} s for the next heartbeat"
