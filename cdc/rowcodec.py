@@ -3,8 +3,10 @@
 python-mysql-replication decodes every value of every row through a chain of generic
 calls (a dozen per column), then :class:`cdc.normalize.RowConverter` turns the result
 into wire form. For a table map whose columns are all of known types, :func:`compile_table`
-works out once what each column needs (a ``struct`` format, a length prefix, a charset, the
-conversion to wire form) and :class:`TableCodec` applies that to the raw row bytes.
+works out once how each column is read (:func:`column_step`): natively by the compiled core
+(``cdc/_binlog.c``: integers, DOUBLE, YEAR, UTF-8 text, DATETIME, DECIMAL of up to 18 digits
+on each side of the point), or by a Python reader of this module, which the core calls for
+that column; :class:`TableCodec` wraps the core's decoder for the table.
 
 The result is exactly what the library path gives, value for value and key for key (the
 integration test ``test_cdc_fastpath`` checks it against the library on every column type
