@@ -377,40 +377,50 @@ static PyObject *table_entry(const Context *ctx, uint64_t table_id) {
     return entry;
 }
 
-static PyObject *rows_item(const Context *ctx, PyObject *buf, const unsigned char *d,
-                           Py_ssize_t p, Py_ssize_t len, int type) {
-    PyObject *op;
-    int post_header, version2;
-    switch (type) {
-    case 0x17: op = s_insert; post_header = 8; version2 = 0; break;
-    case 0x18: op = s_update; post_header = 8; version2 = 0; break;
-    case 0x19: op = s_delete; post_header = 8; version2 = 0; break;
-    case 0x1E: op = s_insert; post_header = 10; version2 = 1; break;
-    case 0x1F: op = s_update; post_header = 10; version2 = 1; break;
-    default: op = s_delete; post_header = 10; version2 = 1; break;
-    }
-    Py_ssize_t end = p + len - ctx->checksum;
-    Py_ssize_t pos = p + EVENT_HEADER + post_header;
-    if (!ctx->rows_ok || end - pos < 1) return raw(d, p, len);
-    PyObject *entry = table_entry(ctx, le(d + p + EVENT_HEADER, 6));
-    if (entry == NULL) return PyErr_Occurred() ? NULL : raw(d, p, len);
-    Codec *codec = (Codec *)PyTuple_GET_ITEM(entry, 0);
+/* Where the row images of the rows event d[p:p+len] (of event type ``type``) are, for a
+ * table of ``columns`` columns: 1 and [*pos, *end) when the event is one this module and
+ * cdc/rowcodec.py decode (the rows events' layout is the usual one, the column count is
+ * the table map's, the row images are full), else 0. */
+static int rows_span(const unsigned char *d, Py_ssize_t p, Py_ssize_t len, int type,
+                     Py_ssize_t checksum, int rows_ok, Py_ssize_t columns, Py_ssize_t *pos,
+                     Py_ssize_t *end) {
+    if (!rows_ok || type < 0x17 || (type > 0x19 && type < 0x1E) || type > 0x20) return 0;
+    int version2 = type >= 0x1E, images = type == 0x18 || type == 0x1F ? 2 : 1;
+    Py_ssize_t e = p + len - checksum;
+    Py_ssize_t q = p + EVENT_HEADER + (version2 ? 10 : 8);
+    if (e - q < 1) return 0;
     if (version2) {
-        pos += (Py_ssize_t)le(d + p + EVENT_HEADER + 8, 2) - 2;
-        if (pos < p + EVENT_HEADER || end - pos < 1) return raw(d, p, len);
+        q += (Py_ssize_t)le(d + p + EVENT_HEADER + 8, 2) - 2;
+        if (q < p + EVENT_HEADER || e - q < 1) return 0;
     }
-    Py_ssize_t columns = d[pos++];
-    if (columns >= 251 || columns != codec->ncols) return raw(d, p, len);
-    /* Only full row images: a column left out (binlog_row_image=MINIMAL) is Python's. */
+    if (d[q] >= 251 || d[q] != columns) return 0;
+    q++;
+    /* Only full row images: a column left out (binlog_row_image=MINIMAL) is the library's. */
     Py_ssize_t bitmap = (columns + 7) / 8;
     int last_bits = (int)(columns % 8);
     unsigned char last = last_bits ? (unsigned char)((1 << last_bits) - 1) : 0xFF;
-    for (int image = 0; image < (op == s_update ? 2 : 1); image++) {
-        if (end - pos < bitmap) return raw(d, p, len);
+    for (int image = 0; image < images; image++) {
+        if (e - q < bitmap) return 0;
         for (Py_ssize_t i = 0; i < bitmap; i++)
-            if (d[pos + i] != (i == bitmap - 1 ? last : 0xFF)) return raw(d, p, len);
-        pos += bitmap;
+            if (d[q + i] != (i == bitmap - 1 ? last : 0xFF)) return 0;
+        q += bitmap;
     }
+    *pos = q;
+    *end = e;
+    return 1;
+}
+
+static PyObject *rows_item(const Context *ctx, PyObject *buf, const unsigned char *d,
+                           Py_ssize_t p, Py_ssize_t len, int type) {
+    PyObject *op = type == 0x17 || type == 0x1E ? s_insert
+        : type == 0x18 || type == 0x1F ? s_update : s_delete;
+    if (len - ctx->checksum < EVENT_HEADER + 6) return raw(d, p, len);
+    PyObject *entry = table_entry(ctx, le(d + p + EVENT_HEADER, 6));
+    if (entry == NULL) return PyErr_Occurred() ? NULL : raw(d, p, len);
+    Codec *codec = (Codec *)PyTuple_GET_ITEM(entry, 0);
+    Py_ssize_t pos, end;
+    if (!rows_span(d, p, len, type, ctx->checksum, ctx->rows_ok, codec->ncols, &pos, &end))
+        return raw(d, p, len);
     PyObject *images = decode_images(codec, buf, d, pos, end);
     if (images == NULL || (op == s_update && PyList_GET_SIZE(images) % 2)) {
         /* Python decodes it again, says why, and hands it to the library. */
@@ -542,11 +552,29 @@ static PyObject *parse(PyObject *module, PyObject *args) {
                         PyBytes_GET_SIZE(data));
 }
 
+static PyObject *py_rows_span(PyObject *module, PyObject *args) {
+    PyObject *data;
+    Py_ssize_t checksum, columns;
+    int rows_ok;
+    if (!PyArg_ParseTuple(args, "O!npn:rows_span", &PyBytes_Type, &data, &checksum, &rows_ok,
+                          &columns))
+        return NULL;
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t len = PyBytes_GET_SIZE(data), pos, end;
+    if (checksum < 0 || len - checksum < EVENT_HEADER || d[0] != 0
+            || !rows_span(d, 0, len, d[5], checksum, rows_ok, columns, &pos, &end))
+        Py_RETURN_NONE;
+    return Py_BuildValue("(nn)", pos, end);
+}
+
 static PyMethodDef module_methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(buf, pos, seq, checksum, rows_ok, tables, limit) -> (items, pos, seq, stop);\n"
      "limit: the most items and rows of rows items one scan returns (it ends past it)."},
     {"parse", parse, METH_VARARGS, "parse(packet, checksum, rows_ok, tables) -> item"},
+    {"rows_span", py_rows_span, METH_VARARGS,
+     "rows_span(packet, checksum, rows_ok, columns) -> (pos, end) of its row images, or None "
+     "for a rows event this module does not decode"},
     {NULL, NULL, 0, NULL},
 };
 

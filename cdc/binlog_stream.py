@@ -46,9 +46,9 @@ _HEADER: Final = 20
 _CHECKSUM: Final = 4
 _TABLE_MAP: Final = 0x13
 _ROWS: Final = {
-    # event type: (op, post-header length, version 2)
-    0x17: ("insert", 8, False), 0x18: ("update", 8, False), 0x19: ("delete", 8, False),
-    0x1E: ("insert", 10, True), 0x1F: ("update", 10, True), 0x20: ("delete", 10, True),
+    # event type: (op, post-header length)
+    0x17: ("insert", 8), 0x18: ("update", 8), 0x19: ("delete", 8),
+    0x1E: ("insert", 10), 0x1F: ("update", 10), 0x20: ("delete", 10),
 }
 _TABLE_MAPS_KEPT: Final = 1024
 _MAX_PACKET: Final = 0xFFFFFF
@@ -188,7 +188,7 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
         lengths = self._BinLogStreamReader__post_header_lengths
         self._rows_ok = all(
             not lengths or len(lengths) < event_type or lengths[event_type - 1] == post_header
-            for event_type, (_, post_header, _) in _ROWS.items())
+            for event_type, (_, post_header) in _ROWS.items())
 
     def _fill(self) -> None:
         """Append what the socket has (at least one byte) to the unread bytes: PyMySQL's
@@ -298,23 +298,8 @@ class PacketStream(BinLogStreamReader):  # type: ignore[misc]
         table = self.table_map.get(table_id)
         if table is None:  # a table the stream does not follow (the library skips it too)
             return None
-        op, post_header, version2 = _ROWS[event_type]
-        if not self._rows_ok:
+        span = _binlog.rows_span(data, self._checksum, self._rows_ok, len(table.columns))
+        if span is None:  # another layout, or a partial row image: the library's business
             return self.library_event(data)
-        pos = _HEADER + post_header
-        if version2:
-            pos += int.from_bytes(data[_HEADER + 8:_HEADER + 10], "little") - 2
-        columns = data[pos]
-        if columns >= 251 or columns != len(table.columns):
-            return self.library_event(data)
-        pos += 1
-        present = (1 << columns) - 1
-        bitmap = (columns + 7) // 8
-        for _ in range(2 if op == "update" else 1):
-            # Only full row images: a column left out (binlog_row_image=MINIMAL) is the
-            # library's business.
-            if int.from_bytes(data[pos:pos + bitmap], "little") != present:
-                return self.library_event(data)
-            pos += bitmap
-        return RawRows(op, table_id, table, f"{table.schema}.{table.table}", data, pos,
-                       len(data) - self._checksum)
+        return RawRows(_ROWS[event_type][0], table_id, table,
+                       f"{table.schema}.{table.table}", data, *span)

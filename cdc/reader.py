@@ -177,12 +177,10 @@ class BinlogReader:
                     kind = type(event)
                     if kind is tuple:
                         tag = event[0]
-                        if tag == ITEM_ROWS:  # (tag, op, (name, shape), images)
-                            name, shape = event[2]
+                        if tag == ITEM_ROWS:  # (tag, op, shape, images)
+                            shape = event[2]
                             if in_txn:
-                                if announced.get(name) is not shape:
-                                    announced[name] = shape
-                                    batch.append(("S", shape))
+                                _announce(shape, announced, batch)
                                 rows += _fast_records(event[1], shape.name, event[3], cursor,
                                                       batch)
                         elif tag == ITEM_XID:
@@ -202,9 +200,7 @@ class BinlogReader:
                     elif kind is RawRows:
                         shape = self._shapes().get(event.name)
                         if shape is not None and in_txn:
-                            if announced.get(event.name) is not shape:
-                                announced[event.name] = shape
-                                batch.append(("S", shape))
+                            _announce(shape, announced, batch)
                             images = self._decode(stream, event, shape)
                             if images is not None:
                                 rows += _fast_records(event.op, shape.name, images, cursor,
@@ -219,9 +215,7 @@ class BinlogReader:
                         name = f"{event.schema}.{event.table}"
                         shape = self._shapes().get(name)
                         if shape is not None and in_txn:
-                            if announced.get(name) is not shape:
-                                announced[name] = shape
-                                batch.append(("S", shape))
+                            _announce(shape, announced, batch)
                             rows += _RowsPlan(event, shape).records(event.rows, cursor, batch)
                     elif isinstance(event, QueryEvent):
                         query = event.query.lstrip()
@@ -269,8 +263,17 @@ class BinlogReader:
             return None
         if event.op == "update" and len(images) % 2:
             return None
-        stream.follow(event, codec, (event.name, shape))
+        stream.follow(event, codec, shape)
         return images
+
+
+def _announce(shape: TableShape, announced: dict[str, TableShape], out: list[Record]
+              ) -> None:
+    """An ``("S", shape)`` record before a table's first row, and again once its shape
+    changed."""
+    if announced.get(shape.name) is not shape:
+        announced[shape.name] = shape
+        out.append(("S", shape))
 
 
 def _fast_records(op: str, table: str, images: list[Image], cursor: TxnCursor,

@@ -207,17 +207,24 @@ class _Sink:
         self.items.put(item)
 
 
-def _fast_records(stack: StackInfo, catalog: ShapeCatalog, start: Position, end_gtid: str
-                  ) -> tuple[list[Record], BinlogReader]:
-    """The reader's records (fast path, library where it must) up to ``end_gtid``."""
+def _start_reader(stack: StackInfo, catalog: ShapeCatalog, start: Position,
+                  heartbeat_s: float) -> tuple[BinlogReader, _Sink, threading.Thread]:
+    """A reader of raw records from ``start``, running in a thread."""
     sink = _Sink()
     reader = BinlogReader(
         dsn=catalog_dsn(stack), flavor="mariadb", replica_id=_replica_id(), start=start,
         shapes=catalog.shapes, refresh_shapes=catalog.refresh,
-        identity=SourceIdentity(1, None, 0), partitions=4, out=sink, heartbeat_s=0.2,
+        identity=SourceIdentity(1, None, 0), partitions=4, out=sink, heartbeat_s=heartbeat_s,
         raw=True)
     thread = threading.Thread(target=reader.run, daemon=True)
     thread.start()
+    return reader, sink, thread
+
+
+def _fast_records(stack: StackInfo, catalog: ShapeCatalog, start: Position, end_gtid: str
+                  ) -> tuple[list[Record], BinlogReader]:
+    """The reader's records (fast path, library where it must) up to ``end_gtid``."""
+    reader, sink, thread = _start_reader(stack, catalog, start, heartbeat_s=0.2)
     records: list[Record] = []
     deadline = time.monotonic() + 60
     try:
@@ -352,14 +359,7 @@ def test_rows_are_sent_when_the_source_goes_quiet(stack: StackInfo) -> None:
         start = Position(str(cur.fetchone()[0]), "", 0)  # type: ignore[index]
     catalog = ShapeCatalog(setup.settings, db.create_engine(setup.settings.source.dsn, ""))
     catalog.refresh()
-    sink = _Sink()
-    reader = BinlogReader(
-        dsn=catalog_dsn(stack), flavor="mariadb", replica_id=_replica_id(), start=start,
-        shapes=catalog.shapes, refresh_shapes=catalog.refresh,
-        identity=SourceIdentity(1, None, 0), partitions=4, out=sink, heartbeat_s=5.0,
-        raw=True)
-    thread = threading.Thread(target=reader.run, daemon=True)
-    thread.start()
+    reader, sink, thread = _start_reader(stack, catalog, start, heartbeat_s=5.0)
     try:
         time.sleep(1.0)  # connected and idle
         with contextlib.closing(mysql(stack)) as conn, conn.cursor() as cur:
