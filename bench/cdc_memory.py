@@ -9,8 +9,8 @@ binlog reader child running, then commits ONE transaction of ``--rows`` rows
 (``INSERT ... SELECT`` from MariaDB's SEQUENCE engine). Every ``--sample-ms`` it reads
 ``VmRSS`` of every process of the worker's tree from ``/proc`` (the ``cachesync cdc run``
 parent and its binlog reader child), until the worker's checkpoint (written only once Kafka
-acknowledged every row up to it) is past the transaction; then it checks that the topic holds exactly ``--rows`` records and stops the
-worker with SIGTERM.
+acknowledged every row up to it) is past the transaction; then it checks that the topic
+holds exactly ``--rows`` records and stops the worker with SIGTERM.
 
 It prints the RSS of each process when idle and at its peak (the highest sample; the
 kernel's ``VmHWM`` high-water mark is printed too), the peak of the tree's summed RSS
