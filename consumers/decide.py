@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, NamedTuple, Protocol, TypeVar
+from typing import Any, Final, NamedTuple
 
 from schemas.actions import ActionKind, CacheAction
 from schemas.config import TableConfig, template_fields
@@ -73,9 +73,11 @@ def cache_keys(rule: TableConfig, row: Mapping[str, Any]) -> list[str]:
     return [render_key(template, row) for template in rule.cache_keys]
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    """A table's rule with its templates parsed once, for the per-event hot path."""
+class CompiledRule(NamedTuple):
+    """A table's rule with its templates parsed once, for the per-event hot path.
+
+    A tuple: ``consumers/_plan.c`` reads its fields by index, in this order.
+    """
 
     config: TableConfig
     templates: tuple[tuple[str, tuple[str, ...]], ...]
@@ -84,12 +86,35 @@ class CompiledRule:
     """Every column any template names."""
     commit_time_column: str | None
     """The table's ``commit_time_column``."""
+    kinds: tuple[ActionKind, ActionKind, ActionKind]
+    """The cache operation of an insert, an update and a delete (:data:`RULES`)."""
+    pieces: tuple[tuple[str, ...], ...]
+    """Each template as literal, column, literal, ..., literal (literals unescaped)."""
+    ttl_seconds: int
+    tombstone_ttl_seconds: int
+    columns: tuple[str, ...] | None
+    """The projected columns of a value (None: every column)."""
 
     @classmethod
     def of(cls, rule: TableConfig) -> CompiledRule:
         templates = tuple((template, _fields(template)) for template in rule.cache_keys)
         columns = tuple(dict.fromkeys(name for _, names in templates for name in names))
-        return cls(rule, templates, columns, rule.commit_time_column)
+        kinds = (RULES[(rule.action, "insert")], RULES[(rule.action, "update")],
+                 RULES[(rule.action, "delete")])
+        return cls(rule, templates, columns, rule.commit_time_column, kinds,
+                   tuple(_pieces(template) for template in rule.cache_keys), rule.ttl_seconds,
+                   rule.tombstone_ttl_seconds,
+                   None if rule.columns is None else tuple(rule.columns))
+
+
+def _pieces(template: str) -> tuple[str, ...]:
+    """A template of plain fields as literal, column, literal, ..., literal."""
+    pieces = [""]
+    for literal, name, _, _ in string.Formatter().parse(template):
+        pieces[-1] += literal
+        if name is not None:
+            pieces += [name, ""]
+    return tuple(pieces)
 
 
 def compile_rules(rules: Mapping[str, TableConfig]) -> dict[str, CompiledRule]:
@@ -189,30 +214,3 @@ def decide(event: ChangeEvent, rule: TableConfig) -> list[CacheAction]:
     found = targets(event, CompiledRule.of(rule))
     value = value_of(event, rule) if any(t.kind != "invalidate" for t in found) else None
     return [target.action(value) for target in found]
-
-
-class Keyed(Protocol):
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def version(self) -> str: ...
-
-
-K = TypeVar("K", bound=Keyed)
-
-
-def coalesce(items: Iterable[K]) -> list[K]:
-    """Keep only the newest item per cache key, in first-seen key order; of equal versions
-    the first, as the fence keeps the first to land.
-
-    Safe because the fence makes the older ones no-ops once the newest has landed; the
-    versions are equal-length lowercase hex (checked by :func:`targets`), so comparing them
-    as Python strings (code points, no locale) is numeric order.
-    """
-    newest: dict[str, K] = {}
-    for item in items:
-        kept = newest.get(item.key)
-        if kept is None or item.version > kept.version:
-            newest[item.key] = item
-    return list(newest.values())

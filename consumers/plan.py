@@ -24,17 +24,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from consumers.decide import (
-    CompiledRule,
-    DecisionError,
-    Target,
-    coalesce,
-    row_commit_time,
-    targets,
-    value_of,
-)
+from consumers import _plan
+from consumers.decide import CompiledRule, DecisionError, Target, row_commit_time, targets
 from schemas.actions import CacheAction
-from schemas.events import ChangeEvent, CodecError, decode_event
+from schemas.events import ChangeEvent, CodecError, RowImage, decode_event
+from schemas.values import encode_sorted
 
 
 class KafkaRecord(Protocol):
@@ -92,6 +86,10 @@ class Plan:
     """Offset to commit once the actions are applied and the poison dead-lettered."""
     actions: list[CacheAction] = field(default_factory=list)
     """Coalesced: one action per cache key, the newest."""
+    keys: list[str] = field(default_factory=list)
+    """The actions' keys, in order."""
+    packed: list[bytes] = field(default_factory=list)
+    """The actions as the fence script's arguments (:func:`consumers.store.pack`), in order."""
     poison: list[Poison] = field(default_factory=list)
     origins: dict[str, Origin] = field(default_factory=dict)
     """cache key → the record its (newest) action came from."""
@@ -103,56 +101,51 @@ class Plan:
     without a ``commit_time_column``)."""
 
 
-class _Planned(NamedTuple):
-    key: str
-    version: str
-    target: Target
-    event: int
-    """Index into the batch's decided events."""
+def _decide_one(record: KafkaRecord, rules: Mapping[str, CompiledRule], plan: Plan
+                ) -> tuple[ChangeEvent, CompiledRule, RowImage, list[Target]] | None:
+    """One record's event, rule, row and targets, its commit time added to the plan; or None
+    when it is poison (added to the plan's poison)."""
+    try:
+        event = decode_event(record.value or b"")
+    except CodecError as exc:
+        plan.poison.append(Poison(record, str(exc)))
+        return None
+    rule = rules.get(event.table)
+    if rule is None:
+        plan.poison.append(Poison(record, f"table {event.table!r} is not configured"))
+        return None
+    try:
+        found = targets(event, rule)
+    except DecisionError as exc:
+        plan.poison.append(Poison(record, str(exc), exc.derivable))
+        return None
+    committed = row_commit_time(event.after, rule.commit_time_column)
+    if committed is not None:
+        plan.row_commit_s.append(committed)
+    else:
+        plan.binlog_commit_s.append(event.source.ts_ms / 1000)
+    return event, rule, event.row, found
 
 
-def plan_batch(records: Sequence[KafkaRecord], rules: Mapping[str, CompiledRule]) -> Plan:
+_plan.setup(decode_event, _decide_one, row_commit_time, encode_sorted, CacheAction, Origin)
+
+
+def plan_batch(records: Sequence[KafkaRecord], rules: dict[str, CompiledRule], *,
+               compiled: bool = True) -> Plan:
     """Decode, decide and coalesce consecutive records of one partition (non-empty).
 
-    Coalescing happens before values are encoded, so an event superseded in the batch for
-    every key it writes costs no encoding.
+    ``consumers/_plan.c`` decides the usual records itself and hands every other one to
+    :func:`_decide_one` (all of them when ``compiled`` is false, as the tests compare);
+    either way the actions are coalesced to the newest per cache key, in the order their
+    keys first appear (of equal versions the first, as the fence keeps the first to land),
+    and only the winners' values are encoded.
+
+    Coalescing is safe because the fence makes the older actions no-ops once the newest has
+    landed; the versions are equal-length lowercase hex (checked by
+    :func:`consumers.decide.targets`), so comparing them as strings is numeric order.
     """
     plan = Plan(next_offset=records[-1].offset + 1)
-    planned: list[_Planned] = []
-    decided: list[tuple[ChangeEvent, CompiledRule, KafkaRecord]] = []
-    for record in records:
-        try:
-            event = decode_event(record.value or b"")
-        except CodecError as exc:
-            plan.poison.append(Poison(record, str(exc)))
-            continue
-        rule = rules.get(event.table)
-        if rule is None:
-            plan.poison.append(Poison(record, f"table {event.table!r} is not configured"))
-            continue
-        try:
-            found = targets(event, rule)
-        except DecisionError as exc:
-            plan.poison.append(Poison(record, str(exc), exc.derivable))
-            continue
-        index = len(decided)
-        decided.append((event, rule, record))
-        planned += [_Planned(t.key, t.version, t, index) for t in found]
-        committed = row_commit_time(event.after, rule.commit_time_column)
-        if committed is not None:
-            plan.row_commit_s.append(committed)
-        else:
-            plan.binlog_commit_s.append(event.source.ts_ms / 1000)
-    values: dict[int, bytes] = {}
-    for item in coalesce(planned):
-        event, rule, record = decided[item.event]
-        value = None
-        if item.target.kind != "invalidate":
-            value = values.get(item.event)
-            if value is None:
-                value = values[item.event] = value_of(event, rule.config)
-        plan.actions.append(item.target.action(value))
-        plan.origins[item.key] = Origin(record, rule.config.tombstone_ttl_seconds)
+    _plan.plan(records if isinstance(records, list) else list(records), rules, plan, compiled)
     return plan
 
 

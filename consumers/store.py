@@ -16,9 +16,10 @@ Applications read ``HGET <key> d`` (nil: a miss or a tombstone) and fill either 
 :meth:`RedisStore.lease_fill` when they do not know it. Since an entry is a single key it
 has no companion keys, so it needs no hash tag and any cache key works on Redis Cluster.
 
-Writes go out as one ``fence.lua`` call (EVALSHA, reloaded on NOSCRIPT) per chunk of up to
-``BATCH`` actions: the script runs atomically, so a chunk's actions land in order with no
-interleaving, and one round trip carries hundreds of fenced writes. On Redis Cluster the
+Writes go out as one ``fence.lua`` call (EVALSHA, the command written by
+``consumers/_plan.c``, the script loaded on NOSCRIPT) per chunk of up to ``BATCH`` actions:
+the script runs atomically, so a chunk's actions land in order with no interleaving, and
+one round trip carries hundreds of fenced writes. On Redis Cluster the
 keys of one script call must share a slot: a cluster adapter would group a batch by
 ``keyslot`` first (one call per slot and node); this adapter targets one Redis per region.
 """
@@ -28,11 +29,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from importlib.resources import files
-from typing import Final
+from typing import Any, Final
 
 import redis.asyncio as aioredis
 import redis.exceptions as rex
 
+from consumers import _plan
 from consumers.decide import VERSION_PATTERN
 from schemas.actions import CacheAction, CacheEntry, Outcome
 from schemas.config import Dsn
@@ -59,8 +61,9 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, rex.ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
 
 
-def _pack(action: CacheAction) -> bytes:
-    """One action as fence.lua's ARGV entry: op, version, 10-digit ttl, value."""
+def pack(action: CacheAction) -> bytes:
+    """One action as fence.lua's ARGV entry: op, version, 10-digit ttl, value (what
+    ``consumers/_plan.c`` writes for the actions it plans)."""
     if VERSION_PATTERN.fullmatch(action.version) is None:
         raise ValueError(f"version {action.version!r} is not 32 lowercase hex digits")
     if not 0 < action.ttl_seconds < 10**10:
@@ -90,7 +93,7 @@ class RedisStore:
             url.reveal(), socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s,
             protocol=2,
         )
-        self._fence = self._redis.register_script(_FENCE)
+        self._fence_sha = self._redis.register_script(_FENCE).sha.encode()
         self._lease = self._redis.register_script(_LEASE)
         self._read = self._redis.register_script(_READ)
 
@@ -104,12 +107,16 @@ class RedisStore:
     async def apply(self, actions: Sequence[CacheAction]) -> list[Outcome]:
         """Fenced writes in order; raises :class:`FenceRefused` after applying the rest if
         Redis refused some keys, and a redis-py error if a call failed as a whole."""
+        return await self.apply_packed([a.key for a in actions], [pack(a) for a in actions])
+
+    async def apply_packed(self, keys: list[str], packed: list[bytes]) -> list[Outcome]:
+        """:meth:`apply` of actions already packed (:func:`pack`), one per key."""
         outcomes: list[Outcome] = []
         refused: dict[int, str] = {}
-        for start in range(0, len(actions), BATCH):
-            chunk = actions[start:start + BATCH]
-            replies = await self._fence(keys=[a.key for a in chunk],
-                                        args=[_pack(action) for action in chunk])
+        for start in range(0, len(keys), BATCH):
+            stop = min(start + BATCH, len(keys))
+            replies = await self._call_fence(_plan.evalsha(self._fence_sha, keys, packed,
+                                                           start, stop))
             for index, reply in enumerate(replies, start=start):
                 if isinstance(reply, bytes):
                     refused[index] = reply.decode(errors="replace")
@@ -119,6 +126,31 @@ class RedisStore:
         if refused:
             raise FenceRefused(outcomes, refused)
         return outcomes
+
+    async def _call_fence(self, command: bytes) -> Any:
+        """Sends a fence call written by :func:`consumers._plan.evalsha` and reads its
+        reply, loading the script first if this Redis does not have it (NOSCRIPT)."""
+        try:
+            return await self._send(command)
+        except rex.NoScriptError:
+            await self._redis.script_load(_FENCE)
+            return await self._send(command)
+
+    async def _send(self, command: bytes) -> Any:
+        pool = self._redis.connection_pool
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await conn.send_packed_command(command)
+            return await conn.read_response()
+        except rex.ResponseError:
+            raise  # the reply was read whole: the connection is fine
+        except BaseException:
+            # Cancelled, timed out or broken halfway: a reply may still be on its way, so
+            # the connection must not serve another call.
+            await conn.disconnect(nowait=True)
+            raise
+        finally:
+            await pool.release(conn)
 
     async def read(self, keys: Sequence[str]) -> list[CacheEntry | None]:
         entries: list[CacheEntry | None] = []

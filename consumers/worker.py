@@ -52,7 +52,7 @@ from consumers.coalesce import CoalescingStore
 from consumers.decide import compile_rules
 from consumers.offsets import OffsetBook, PartitionQueue
 from consumers.plan import KafkaRecord, Plan, Poison, dead_letter_headers, plan_batch
-from consumers.store import FenceRefused, RedisStore, is_transient
+from consumers.store import FenceRefused, RedisStore, is_transient, pack
 from schemas.actions import CacheAction, Outcome
 from schemas.config import Settings
 
@@ -364,11 +364,11 @@ class RegionConsumer:
 
     async def _apply_region(self, store: CoalescingStore, plan: Plan) -> list[Poison]:
         """Apply a plan in one region, retrying until Redis takes it; the refused keys."""
-        if not plan.actions:
+        if not plan.keys:
             return []
         try:
-            outcomes = await _with_retry(store.region, "apply",
-                                         functools.partial(store.apply, plan.actions))
+            outcomes = await _with_retry(store.region, "apply", functools.partial(
+                store.apply_packed, plan.keys, plan.packed))
         except FenceRefused as exc:
             outcomes = exc.outcomes
             poison = [self._refused(plan, plan.actions[index], reason)
@@ -421,8 +421,9 @@ class RegionConsumer:
             return
         for store in self._stores:
             try:
-                await _with_retry(store.region, "invalidate",
-                                  functools.partial(store.apply, poison.invalidate))
+                await _with_retry(store.region, "invalidate", functools.partial(
+                    store.apply_packed, [a.key for a in poison.invalidate],
+                    [pack(a) for a in poison.invalidate]))
             except FenceRefused as exc:
                 log.error(  # noqa: TRY400 - Redis's refusal is the message; no traceback needed
                     "region %s: could not write tombstones for dead letter %s[%d]@%d: %s",

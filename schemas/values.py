@@ -168,10 +168,11 @@ def to_wire(kind: Kind, value: Any) -> Any:
     raise UnsupportedValueError(f"unknown kind {kind}")  # pragma: no cover - match is exhaustive
 
 
-_encoder: Final = msgspec.json.Encoder(order="sorted")
+encode_sorted: Final = msgspec.json.Encoder(order="sorted").encode
+"""JSON with the keys of every object sorted: the cache value's encoding."""
 
 
 def encode_projection(row: Mapping[str, Any], columns: Iterable[str] | None) -> bytes:
     """The cache value of a row: its projected wire values as JSON with sorted keys."""
     picked = row if columns is None else {name: row.get(name) for name in columns}
-    return _encoder.encode(picked)
+    return encode_sorted(picked)

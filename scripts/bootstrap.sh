@@ -18,7 +18,7 @@ command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
-# The CDC worker's compiled parts (cdc/*.c) are built at install: a C compiler and Python's
+# The compiled parts (cdc/*.c, consumers/*.c) are built at install: a C compiler and Python's
 # headers.
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 if command -v "$python" >/dev/null 2>&1 && ! "$python" -c 'import os, sys, sysconfig
@@ -49,8 +49,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.cachesync-installed
 # Reinstalled when the dependencies or the compiled parts change (an editable install builds
-# cdc/*.c in place).
-want=$(cat pyproject.toml cdc/*.c | sha256sum | cut -d' ' -f1)
+# cdc/*.c and consumers/*.c in place).
+want=$(cat pyproject.toml cdc/*.c consumers/*.c | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x .venv/bin/cachesync ]; then
   say "installing cachesync and its dev extras into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >&2

@@ -146,3 +146,18 @@ async def test_entry_layout_is_readable_by_applications(stack: object, region: s
         assert 60 < await store.client.ttl(key) <= 900
     finally:
         await store.close()
+
+
+async def test_a_redis_without_the_script_gets_it_loaded(stack: object, region: str) -> None:
+    """The fence call is sent as written by consumers/_plan.c: on NOSCRIPT (a restarted or
+    flushed Redis) the store loads the script and sends the call again."""
+    store = store_for(stack, region)
+    key = f"noscript:{uuid.uuid4().hex}"
+    try:
+        await store.client.script_flush()
+        assert await store.apply([CacheAction("rewrite", key, "1" * 32, 60, b"v")]) == [
+            Outcome.APPLIED]
+        assert await store.read([key]) == [CacheEntry("1" * 32, b"v")]
+    finally:
+        await store.client.delete(key)
+        await store.close()

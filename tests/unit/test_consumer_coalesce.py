@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import pytest
 
 from consumers.coalesce import CoalescingStore, split
-from consumers.store import FenceRefused
+from consumers.store import FenceRefused, pack
 from schemas.actions import CacheAction, Outcome
 from tests.fakes import FencedStore
 
@@ -37,6 +36,16 @@ def _put(key: str, version: int) -> CacheAction:
     return CacheAction("rewrite", key, f"{version:032x}", 60, f"v{version}".encode())
 
 
+def _unpack(key: str, arg: bytes) -> CacheAction:
+    """An action back from the fence's argument (consumers.store.pack)."""
+    return CacheAction("invalidate" if arg[:1] == b"x" else "rewrite", key, arg[1:33].decode(),
+                       int(arg[33:43]), None if arg[:1] == b"x" else arg[43:])
+
+
+async def _apply(store: CoalescingStore, actions: list[CacheAction]) -> list[Outcome]:
+    return await store.apply_packed([a.key for a in actions], [pack(a) for a in actions])
+
+
 class _Recording(FencedStore):
     """The fake fence, recording each call's actions and refusing or failing on demand."""
 
@@ -46,7 +55,8 @@ class _Recording(FencedStore):
         self.refuse: set[str] = set()
         self.fail: BaseException | None = None
 
-    async def apply(self, actions: Sequence[CacheAction]) -> list[Outcome]:
+    async def apply_packed(self, keys: list[str], packed: list[bytes]) -> list[Outcome]:
+        actions = [_unpack(key, arg) for key, arg in zip(keys, packed, strict=True)]
         self.calls.append([f"{a.key}@{int(a.version, 16)}" for a in actions])
         await asyncio.sleep(0)  # a round trip: callers may be cancelled meanwhile
         if self.fail is not None:
@@ -64,9 +74,9 @@ async def test_calls_in_one_turn_share_one_call_in_order() -> None:
     store = _Recording()
     coalescing = CoalescingStore(store)
     results = await asyncio.gather(
-        coalescing.apply([_put("a", 1), _put("a", 2)]),
-        coalescing.apply([_put("b", 5)]),
-        coalescing.apply([_put("a", 1)]),  # behind a@2 in the same call: fenced
+        _apply(coalescing, [_put("a", 1), _put("a", 2)]),
+        _apply(coalescing, [_put("b", 5)]),
+        _apply(coalescing, [_put("a", 1)]),  # behind a@2 in the same call: fenced
     )
     assert store.calls == [["a@1", "a@2", "b@5", "a@1"]]
     assert list(results) == [[A, A], [A], [F]]
@@ -76,9 +86,9 @@ async def test_calls_in_one_turn_share_one_call_in_order() -> None:
 async def test_calls_in_later_turns_make_later_calls() -> None:
     store = _Recording()
     coalescing = CoalescingStore(store)
-    assert await coalescing.apply([_put("a", 1)]) == [A]
-    assert await coalescing.apply([_put("a", 2)]) == [A]
-    assert await coalescing.apply([]) == []
+    assert await _apply(coalescing, [_put("a", 1)]) == [A]
+    assert await _apply(coalescing, [_put("a", 2)]) == [A]
+    assert await _apply(coalescing, []) == []
     assert store.calls == [["a@1"], ["a@2"]]
 
 
@@ -87,8 +97,8 @@ async def test_a_refusal_goes_to_its_caller_only() -> None:
     store.refuse = {"bad"}
     coalescing = CoalescingStore(store)
     good, bad = await asyncio.gather(
-        coalescing.apply([_put("a", 1)]),
-        coalescing.apply([_put("b", 1), _put("bad", 1)]),
+        _apply(coalescing, [_put("a", 1)]),
+        _apply(coalescing, [_put("b", 1), _put("bad", 1)]),
         return_exceptions=True)
     assert good == [A]
     assert isinstance(bad, FenceRefused)
@@ -100,19 +110,19 @@ async def test_a_failed_call_fails_every_caller_and_a_retry_goes_through() -> No
     store = _Recording()
     store.fail = ConnectionError("redis is down")
     coalescing = CoalescingStore(store)
-    results = await asyncio.gather(coalescing.apply([_put("a", 1)]),
-                                   coalescing.apply([_put("b", 1)]), return_exceptions=True)
+    results = await asyncio.gather(_apply(coalescing, [_put("a", 1)]),
+                                   _apply(coalescing, [_put("b", 1)]), return_exceptions=True)
     assert all(isinstance(r, ConnectionError) for r in results)
     store.fail = None
-    assert await coalescing.apply([_put("a", 1)]) == [A]
+    assert await _apply(coalescing, [_put("a", 1)]) == [A]
     assert store.data.keys() == {"a"}
 
 
 async def test_a_cancelled_caller_leaves_the_others_their_outcomes() -> None:
     store = _Recording()
     coalescing = CoalescingStore(store)
-    cancelled = asyncio.create_task(coalescing.apply([_put("a", 1)]))
-    kept = asyncio.create_task(coalescing.apply([_put("b", 1)]))
+    cancelled = asyncio.create_task(_apply(coalescing, [_put("a", 1)]))
+    kept = asyncio.create_task(_apply(coalescing, [_put("b", 1)]))
     await asyncio.sleep(0)  # both queued; the shared call starts
     await asyncio.sleep(0)
     cancelled.cancel()

@@ -8,13 +8,13 @@ import pytest
 from consumers.decide import (
     RULES,
     DecisionError,
-    coalesce,
     compile_rules,
     decide,
     render_key,
     row_commit_time,
 )
 from consumers.plan import Poison, Record, dead_letter_headers, plan_batch
+from consumers.store import pack
 from schemas.actions import CacheAction
 from schemas.config import TableConfig
 from schemas.events import ChangeEvent, Op, Source, encode_event
@@ -79,11 +79,19 @@ def test_missing_template_column() -> None:
         render_key("user:{id}", {"id": None})
 
 
-def test_coalesce_keeps_the_newest_per_key() -> None:
-    a = CacheAction("rewrite", "k1", binlog_version(0, 1, 1, 2), 60, b"new")
-    b = CacheAction("rewrite", "k1", binlog_version(0, 1, 1, 1), 60, b"old")
-    c = CacheAction("invalidate", "k2", binlog_version(0, 1, 1, 1), 60)
-    assert coalesce([b, c, a]) == [a, c]
+@pytest.mark.parametrize("compiled", [True, False])
+def test_plan_keeps_the_newest_per_key_in_first_seen_order(compiled: bool) -> None:
+    batch = [event("update", id_=7, name="new", row=2), event("update", id_=8, row=1),
+             event("update", id_=7, name="old", row=1),  # older than the first: loses
+             event("update", id_=8, name="same", row=1)]  # as new as the second: loses
+    records = [Record("t", 0, n, b"7", encode_event(e)) for n, e in enumerate(batch)]
+    plan = plan_batch(records, compile_rules({"app.users": INVALIDATE.model_copy(
+        update={"action": "rewrite", "columns": ["name"]})}), compiled=compiled)
+    assert [(a.key, a.value) for a in plan.actions] == [
+        ("user:7:profile", b'{"name":"new"}'), ("user:8:profile", b'{"name":"ada"}')]
+    assert plan.keys == [a.key for a in plan.actions]
+    assert plan.packed == [pack(a) for a in plan.actions]
+    assert [plan.origins[key].record.offset for key in plan.keys] == [0, 1]
 
 
 def test_plan_batch_poison_and_offsets() -> None:
