@@ -33,16 +33,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final, TextIO
+from typing import Any, Final, Literal, TextIO
 
 import click
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.live import Live
 
 from cachesync import db
 from cachesync.demo_stats import Families, Point, drained, peak_lags, point, rates, stalled
 from cachesync.demo_view import live_line, live_table, plot, run_totals, summary_lines
-from cachesync.kafka import ensure_topic
+from cachesync.kafka import TopicDeletionFailed, delete_topics, ensure_topic
 from cachesync.promquantile import scrape
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.layout import DEFAULT_BASE_PORT, DEFAULT_DATA_DIR
@@ -257,9 +258,36 @@ def wait_for_cdc_start(info: StackInfo, source_name: str, children: Children | N
         conn.close()
 
 
+def _run_topics(settings: Settings) -> list[str]:
+    return [settings.kafka.topic, settings.kafka.dlq_topic]
+
+
 async def _create_topics(settings: Settings) -> None:
-    for topic in (settings.kafka.topic, settings.kafka.dlq_topic):
+    for topic in _run_topics(settings):
         await ensure_topic(settings.kafka, topic)
+
+
+Outcome = Literal["consistent", "inconsistent", "stopped", "failed"]
+"""How a run ended: checked and consistent, checked with inconsistencies left, stopped by
+SIGINT/SIGTERM, or a step failed."""
+
+
+def keeps_topics(outcome: Outcome, *, asked: bool) -> bool:
+    """Whether the run's topics outlive it: when asked (``--keep-topics``), and when there is
+    something to look into (inconsistencies, a failed step). Otherwise they are deleted, so
+    that demo after demo does not fill the stack's disk."""
+    return asked or outcome in ("inconsistent", "failed")
+
+
+def _tidy_topics(settings: Settings, outcome: Outcome, *, asked: bool) -> None:
+    topics = _run_topics(settings)
+    if keeps_topics(outcome, asked=asked):
+        log.info("kept the run's topics %s", ", ".join(topics))
+        return
+    try:
+        asyncio.run(delete_topics(settings.kafka.bootstrap_servers, topics))
+    except (KafkaError, OSError, TopicDeletionFailed) as exc:
+        log.warning("could not delete the run's topics %s: %s", ", ".join(topics), exc)
 
 
 def _warm_up(info: StackInfo, watch: _Watch, *, user_id: int) -> None:
@@ -423,7 +451,8 @@ class _Watch:
 
 @dataclass(frozen=True)
 class WorkloadOptions:
-    """The workload of one run (see the options of ``cachesync demo``)."""
+    """The workload of one run and what to keep of it (see the options of ``cachesync
+    demo``)."""
 
     duration_s: float
     rate_per_s: float
@@ -432,6 +461,7 @@ class WorkloadOptions:
     read_rate_per_s: float
     users: int
     inspect_sample_rate: float
+    keep_topics: bool
 
 
 @click.command()
@@ -459,6 +489,9 @@ class WorkloadOptions:
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=DEFAULT_BASE_PORT,
               show_default=True, envvar="CACHESYNC_STACK_BASE_PORT", show_envvar=True,
               help="The local stack's base port.")
+@click.option("--keep-topics", is_flag=True,
+              help="Keep the run's Kafka topics afterwards (they are kept anyway when "
+                   "inconsistencies remain or a step failed, and deleted otherwise).")
 @click.option("--keep-stack", is_flag=True,
               help="Leave the local stack running afterwards (it is always left running "
                    "if it was running before).")
@@ -542,6 +575,7 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
     threads: list[threading.Thread] = []
     children = Children(log_dir, env, signals)
     inspector_report = log_dir / "inspector.json"
+    outcome: Outcome = "failed"  # until the run reaches its verdict
     try:
         # The run's topics exist before any worker subscribes: a consumer subscribing to a
         # topic that is not in the broker's metadata yet gets no partitions until its next
@@ -596,6 +630,10 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
         children.finish("inspector")  # its last checks overlap the consistency check
         click.echo("checking every row against every region (dry-run reconcile)", err=True)
         report = check_consistency(config_path, env, timeout_s=CHECK_TIMEOUT_S)
+        outcome = "inconsistent" if report["drift"] else "consistent"
+    except Stopped:
+        outcome = "stopped"
+        raise
     finally:
         with signals.deferred():
             stop.set()
@@ -603,6 +641,7 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
                 if thread.ident is not None:  # started
                     thread.join(timeout=10)
             children.stop()
+            _tidy_topics(settings, outcome, asked=options.keep_topics)
     plot_file = log_dir / "demo.png"
     plot(watch.series, plot_file, workload_end_s=workload_s)
     summary = _summary(stats, watch.series, report, workload_s=workload_s, log_dir=log_dir,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer
@@ -27,6 +29,13 @@ def group_consumer(kafka: KafkaConfig, group_id: str, **options: Any) -> AIOKafk
                             metadata_max_age_ms=GROUP_METADATA_MAX_AGE_MS, **options)
 
 
+DELETE_WAIT_S: Final = 30.0
+"""How long :func:`delete_topics` waits for the broker to stop listing deleted topics (Kafka
+deletes them asynchronously)."""
+UNKNOWN_TOPIC_OR_PARTITION: Final = 3
+"""Kafka's error code for a topic that does not exist (gone already: nothing to delete)."""
+
+
 class TopicPartitionsMismatch(RuntimeError):
     """The change topic has another number of partitions than ``kafka.partitions``."""
 
@@ -49,6 +58,41 @@ async def ensure_topic(kafka: KafkaConfig, topic: str) -> int:
                 return kafka.partitions
         (described,) = await admin.describe_topics([topic])
         return len(described["partitions"])
+    finally:
+        await admin.close()
+
+
+class TopicDeletionFailed(RuntimeError):
+    """Kafka refused to delete a topic."""
+
+
+async def delete_topics(bootstrap_servers: str | list[str], topics: Iterable[str]) -> list[str]:
+    """Delete those of ``topics`` that exist (a run's own topics, once the run is over) and
+    wait until the broker no longer lists them; the ones deleted. Raises
+    :class:`TopicDeletionFailed` naming each topic Kafka refused or still lists after
+    :data:`DELETE_WAIT_S`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        present = sorted(set(topics) & set(await admin.list_topics()))
+        if not present:
+            return []
+        response = await admin.delete_topics(present)
+        refused = [f"{topic} (error code {code})"
+                   for topic, code, *_ in response.topic_error_codes
+                   if code not in (0, UNKNOWN_TOPIC_OR_PARTITION)]
+        if refused:
+            raise TopicDeletionFailed(f"Kafka did not delete {', '.join(refused)}")
+        for _ in range(int(DELETE_WAIT_S / 0.2)):
+            listed = set(present) & set(await admin.list_topics())
+            if not listed:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise TopicDeletionFailed(f"Kafka still lists {', '.join(sorted(listed))} "
+                                      f"{DELETE_WAIT_S:.0f} s after deleting it")
+        log.info("deleted topic(s) %s", ", ".join(present))
+        return present
     finally:
         await admin.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -9,6 +10,8 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
 
 from cachesync.stack import Stack
 
@@ -26,6 +29,18 @@ def _process_groups() -> set[int]:
             continue  # it exited while we looked
         groups.add(int(fields[2]))
     return groups
+
+
+def _topics_left(stack: Stack, topics: set[str]) -> set[str]:
+    """Which of ``topics`` the broker still lists."""
+    async def run() -> set[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.info().kafka_bootstrap)
+        await admin.start()
+        try:
+            return topics & set(await admin.list_topics())
+        finally:
+            await admin.close()
+    return asyncio.run(run())
 
 
 def test_a_short_demo_is_consistent_shows_figures_and_leaves_nothing(
@@ -75,6 +90,9 @@ def test_a_short_demo_is_consistent_shows_figures_and_leaves_nothing(
     assert not set(children.values()) & _process_groups()
     # the stack was running before the demo: it is left running
     assert all(stack_control.pid(name) is not None for name in stack_control.SERVICES)
+    # a consistent run deletes its topics
+    topic = f"cachesync.demo.{summary['run_id']}"
+    assert _topics_left(stack_control, {topic, f"{topic}.dlq"}) == set()
 
 
 def test_ctrl_c_stops_every_worker_and_exits_130(stack_control: Stack) -> None:
@@ -101,3 +119,6 @@ def test_ctrl_c_stops_every_worker_and_exits_130(stack_control: Stack) -> None:
     assert len(started) >= 3  # cdc and a consumer per region
     assert not started & _process_groups()
     assert all(stack_control.pid(name) is not None for name in stack_control.SERVICES)
+    created = set(re.findall(r"created topic (cachesync\.demo\.\S+) with", err))
+    assert len(created) == 2, err[-3000:]  # the change topic and its dead-letter topic
+    assert _topics_left(stack_control, created) == set()

@@ -1,6 +1,6 @@
 """Topics on the real broker: a group member that joins before its topic exists gets the
 partitions once it does; a change topic whose partitions differ from the configuration stops
-the CDC worker with an error naming the field."""
+the CDC worker with an error naming the field; a run's topics are deleted when asked."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ import time
 from pathlib import Path
 
 from aiokafka import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
-from cachesync.kafka import GROUP_METADATA_MAX_AGE_MS, ensure_topic, group_consumer
+from cachesync.kafka import (
+    GROUP_METADATA_MAX_AGE_MS,
+    delete_topics,
+    ensure_topic,
+    group_consumer,
+)
 from cachesync.stack import StackInfo
 from schemas.config import KafkaConfig
 from tests.integration.conftest import unique_name
@@ -84,3 +90,24 @@ def test_cdc_worker_refuses_a_topic_with_other_partitions(stack: StackInfo,
     assert (f"kafka.partitions is 4, but topic {setup.topic!r} has 6 partitions"
             in result.stderr)
     assert "Traceback" not in result.stderr
+
+
+def test_delete_topics_deletes_those_that_exist_and_names_them(stack: StackInfo) -> None:
+    kept, gone = unique_name("kept.topic"), unique_name("gone.topic")
+    never = unique_name("never.topic")
+    kafka = KafkaConfig(bootstrap_servers=[stack.kafka_bootstrap], topic=kept, partitions=2)
+
+    async def run() -> tuple[list[str], set[str]]:
+        for topic in (kept, gone):
+            await ensure_topic(kafka, topic)
+        deleted = await delete_topics(stack.kafka_bootstrap, [gone, never])
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+        await admin.start()
+        try:
+            return deleted, set(await admin.list_topics())
+        finally:
+            await admin.close()
+
+    deleted, listed = asyncio.run(run())
+    assert deleted == [gone]  # the one that never existed is not an error
+    assert kept in listed and gone not in listed  # gone once it returns
