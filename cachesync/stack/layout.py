@@ -173,6 +173,10 @@ def kafka_properties(data_dir: Path, ports: Ports) -> str:
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             "log.retention.hours=24",
+            # Retention deletes closed segments only, and a segment closes at 1 GiB or after
+            # log.roll.hours (7 days by default): without this, the topics that runs and
+            # tests leave behind would stay on disk for a week.
+            "log.roll.hours=1",
             "",
         ]
     )
