@@ -43,6 +43,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
 from bench.proc import add_stack_options
+from cachesync.kafka import delete_topics
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.probes import free_port
 from cdc.partition import partition_for
@@ -224,16 +225,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
           f"partitions in {time.perf_counter() - started:.1f} s", flush=True)
     rounds = args.events // args.keys
     regions: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
-        for region in sorted(info.redis_urls):
-            result = await run_consumer(info, region, config_dir=Path(tmp), topic=topic,
-                                        prefix=prefix, args=args)
-            await check_state(info.redis_urls[region], region, prefix, args.keys, rounds)
-            regions[region] = result
-            print(f"{region}: {result['events_per_s']:,.0f} events/s per process "
-                  f"({result['seconds']:.2f} s, {result['redis_writes']:,.0f} fenced writes "
-                  f"after coalescing: {result['redis_writes'] / result['seconds']:,.0f}/s); "
-                  "final state checked", flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
+            for region in sorted(info.redis_urls):
+                result = await run_consumer(info, region, config_dir=Path(tmp), topic=topic,
+                                            prefix=prefix, args=args)
+                await check_state(info.redis_urls[region], region, prefix, args.keys, rounds)
+                regions[region] = result
+                print(f"{region}: {result['events_per_s']:,.0f} events/s per process "
+                      f"({result['seconds']:.2f} s, {result['redis_writes']:,.0f} fenced writes "
+                      f"after coalescing: {result['redis_writes'] / result['seconds']:,.0f}/s); "
+                      "final state checked", flush=True)
+    finally:
+        await delete_topics(info.kafka_bootstrap, [topic, f"{topic}.dlq"])
     baseline_url = info.redis_urls[sorted(info.redis_urls)[0]]
     baseline = redis_benchmark(baseline_url)
     client = await python_pipelined_set(baseline_url)

@@ -178,6 +178,8 @@ def _wait_idle(conn: pymysql.Connection[pymysql.cursors.Cursor], tree: Tree,
 
 
 def run(info: Any, rows: int, sample_s: float) -> dict[str, Any]:
+    from cachesync.kafka import delete_topics  # noqa: PLC0415
+
     name = f"bench_mem_{uuid.uuid4().hex[:8]}"
     table = name
     conn = _connect(info.mariadb_port)
@@ -213,6 +215,7 @@ def run(info: Any, rows: int, sample_s: float) -> dict[str, Any]:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(60)
+            asyncio.run(delete_topics(info.kafka_bootstrap, [name]))
             with conn.cursor() as cur:
                 cur.execute(f"DROP TABLE app.{table}")
                 cur.execute("DELETE FROM cachesync.positions WHERE source_name = %s", (name,))

@@ -182,6 +182,8 @@ class WorkerRun:
 
 
 def worker(info: Any, span: Range, label: str, rows_per_txn: int) -> WorkerRun:
+    from cachesync.kafka import delete_topics  # noqa: PLC0415 (not in the timed child)
+
     name = f"bench_{label}_{uuid.uuid4().hex[:6]}"
     raw = {
         "source": {"dsn": info.repl_dsn, "name": name, "server_id": _replica_id()},
@@ -191,9 +193,12 @@ def worker(info: Any, span: Range, label: str, rows_per_txn: int) -> WorkerRun:
     }
     job = {"raw": raw, "start": [span.start_gtid, span.start_file, span.start_pos],
            "end_seq": span.end_seq, "rows": span.rows, "rows_per_txn": rows_per_txn}
-    proc = subprocess.run([sys.executable, "-m", "bench.cdc_throughput", "--child"],
-                          input=json.dumps(job), capture_output=True, text=True, cwd=REPO,
-                          check=False, env={**os.environ, "TZ": "UTC"})
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bench.cdc_throughput", "--child"],
+                              input=json.dumps(job), capture_output=True, text=True, cwd=REPO,
+                              check=False, env={**os.environ, "TZ": "UTC"})
+    finally:
+        asyncio.run(delete_topics(info.kafka_bootstrap, [name]))
     if proc.returncode != 0:
         raise RuntimeError(f"worker child failed:\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -112,6 +112,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             await wait_applied(pipeline, {r: base[r] + rows for r in REGIONS}, 600)
         finally:
             pipeline.stop()
+            await pipeline.remove(info)
     figures = {r: judge(s, args.warmup_s, args.flat_mb) for r, s in samples.items()}
     for region, f in figures.items():
         print(f"{region}: RSS {f['after_warmup']} MB after warm-up, {f['end']} MB at the end "

@@ -66,6 +66,7 @@ from aiokafka.structs import TopicPartition
 
 from bench.proc import add_stack_options, cpu_seconds, process_tree, status_kb
 from cachesync import db
+from cachesync.kafka import delete_topics
 from cachesync.promquantile import (
     Buckets,
     bucket_delta,
@@ -132,6 +133,15 @@ class Pipeline:
                 logs = sorted(self.log_dir.glob(f"{name}*.log"))
                 tail = logs[-1].read_text(errors="replace")[-3000:] if logs else ""
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+    async def remove(self, info: StackInfo) -> None:
+        """Once stopped: delete what the run created (its topics, table and CDC
+        checkpoint), so that run after run does not fill the stack's disk."""
+        await delete_topics(info.kafka_bootstrap, [self.topic, f"{self.topic}.dlq"])
+        with connect(info.mariadb_port) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS app.{self.table}")
+            cur.execute("DELETE FROM cachesync.positions WHERE source_name = %s",
+                        (self.source_name,))
 
     def stop(self) -> None:
         for proc in [*self.consumers.values(), self.cdc]:
@@ -560,6 +570,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             pipeline.stop()
             peak_mb = sampler.stop()
+            await pipeline.remove(info)
         print(f"CDC worker peak RSS (process tree, sum of VmHWM): {peak_mb:.1f} MB", flush=True)
     return {"sustained_rows_per_s": round(throughput["sustained_rows_per_s"]),
             "p99_commit_to_applied_ms_at_5k": {r: latency.row_clock[r]["p99_ms"]

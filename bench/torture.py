@@ -62,7 +62,8 @@ events lost, stale keys after 5 s) and exits 1 on any loss, stale key or fault t
 recover. Its last line is one JSON object: ``{"faults": N, "lost": N, "stale_after_5s": N,
 "unplanned_exits": N}`` (the final check's drift counts in ``stale_after_5s``; unplanned
 exits are reported, not failed on: nothing is lost when a worker restarts). Logs of the
-workers are in ``<stack-dir>/torture-logs/<run>/``.
+workers are in ``<stack-dir>/torture-logs/<run>/``; the run's topics are deleted at the end of
+a clean run and kept otherwise.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench.proc import add_stack_options
 from cachesync import db
 from cachesync.demo import wait_for_cdc_start
+from cachesync.kafka import tidy_own_topics
 from cachesync.stack import Stack, StackInfo
 from cachesync.supervise import CACHESYNC, Child, keep_running
 from cachesync.workload import APP_TABLES, CacheAsideReader, WorkloadStats, Writer, connect, prepare
@@ -514,6 +516,7 @@ class Torture:
         self.prepare()
         for child in self.children.values():
             child.start()
+        clean = False
         try:
             wait_for_cdc_start(self.info, self.settings.source.name)
             self.traffic.start()
@@ -529,6 +532,7 @@ class Torture:
             final.recover_s = self.wait_recovered(time.monotonic())
             final.stale, final.drift_classes = self.stale_entries()
             self._count_lost()
+            clean = not any(r.lost or r.stale or r.recover_s is None for r in self.results)
         finally:
             self.traffic.pause()
             for child in self.children.values():
@@ -536,6 +540,8 @@ class Torture:
                 if status not in (0, None):
                     log.warning("%s exited with status %s on SIGTERM", child.name, status)
             self.markers.close()
+        # A run with something to look into keeps its topics.
+        tidy_own_topics(self.settings.kafka, keep=not clean)
 
     def _one_fault(self, number: int, name: str, total: int) -> None:
         result = FaultResult(name, first_ledger_id=self.ledger.next_id())

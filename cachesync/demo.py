@@ -36,14 +36,13 @@ from types import FrameType
 from typing import Any, Final, Literal, TextIO
 
 import click
-from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.live import Live
 
 from cachesync import db
 from cachesync.demo_stats import Families, Point, drained, peak_lags, point, rates, stalled
 from cachesync.demo_view import live_line, live_table, plot, run_totals, summary_lines
-from cachesync.kafka import TopicDeletionFailed, delete_topics, ensure_topic
+from cachesync.kafka import ensure_topic, own_topics, tidy_own_topics
 from cachesync.promquantile import scrape
 from cachesync.stack import Stack, StackInfo
 from cachesync.stack.layout import DEFAULT_BASE_PORT, DEFAULT_DATA_DIR
@@ -258,12 +257,8 @@ def wait_for_cdc_start(info: StackInfo, source_name: str, children: Children | N
         conn.close()
 
 
-def _run_topics(settings: Settings) -> list[str]:
-    return [settings.kafka.topic, settings.kafka.dlq_topic]
-
-
 async def _create_topics(settings: Settings) -> None:
-    for topic in _run_topics(settings):
+    for topic in own_topics(settings.kafka):
         await ensure_topic(settings.kafka, topic)
 
 
@@ -277,17 +272,6 @@ def keeps_topics(outcome: Outcome, *, asked: bool) -> bool:
     something to look into (inconsistencies, a failed step). Otherwise they are deleted, so
     that demo after demo does not fill the stack's disk."""
     return asked or outcome in ("inconsistent", "failed")
-
-
-def _tidy_topics(settings: Settings, outcome: Outcome, *, asked: bool) -> None:
-    topics = _run_topics(settings)
-    if keeps_topics(outcome, asked=asked):
-        log.info("kept the run's topics %s", ", ".join(topics))
-        return
-    try:
-        asyncio.run(delete_topics(settings.kafka.bootstrap_servers, topics))
-    except (KafkaError, OSError, TopicDeletionFailed) as exc:
-        log.warning("could not delete the run's topics %s: %s", ", ".join(topics), exc)
 
 
 def _warm_up(info: StackInfo, watch: _Watch, *, user_id: int) -> None:
@@ -641,7 +625,8 @@ def _run(info: StackInfo, *, config_path: Path, signals: _Signals,
                 if thread.ident is not None:  # started
                     thread.join(timeout=10)
             children.stop()
-            _tidy_topics(settings, outcome, asked=options.keep_topics)
+            tidy_own_topics(settings.kafka,
+                            keep=keeps_topics(outcome, asked=options.keep_topics))
     plot_file = log_dir / "demo.png"
     plot(watch.series, plot_file, workload_end_s=workload_s)
     summary = _summary(stats, watch.series, report, workload_s=workload_s, log_dir=log_dir,

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.config import KafkaConfig
 
@@ -95,6 +95,25 @@ async def delete_topics(bootstrap_servers: str | list[str], topics: Iterable[str
         return present
     finally:
         await admin.close()
+
+
+def own_topics(kafka: KafkaConfig) -> list[str]:
+    """The change topic and its dead-letter topic: what a run with topics of its own (the
+    demo, the torture run) creates."""
+    return [kafka.topic, kafka.dlq_topic]
+
+
+def tidy_own_topics(kafka: KafkaConfig, *, keep: bool) -> None:
+    """At the end of a run with topics of its own: delete them, or log that they are kept.
+    A failed deletion is logged, not raised, so it cannot hide how the run ended."""
+    topics = own_topics(kafka)
+    if keep:
+        log.info("kept the run's topics %s", ", ".join(topics))
+        return
+    try:
+        asyncio.run(delete_topics(kafka.bootstrap_servers, topics))
+    except (KafkaError, OSError, TopicDeletionFailed) as exc:
+        log.warning("could not delete the run's topics %s: %s", ", ".join(topics), exc)
 
 
 def check_partitions(kafka: KafkaConfig, topic: str, partitions: int) -> None:
