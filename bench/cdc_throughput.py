@@ -66,6 +66,15 @@ def _connect(port: int) -> pymysql.Connection[pymysql.cursors.Cursor]:
                            autocommit=True)
 
 
+def _execute(port: int, sql: str, *args: Any) -> None:
+    conn = _connect(port)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args or None)
+    finally:
+        conn.close()
+
+
 def build(port: int, label: str, rows: int, per_statement: int) -> Range:
     """One table, written in its own binlog files, ``per_statement`` rows per INSERT."""
     table = f"bench_{label}_{uuid.uuid4().hex[:6]}"
@@ -197,8 +206,10 @@ def worker(info: Any, span: Range, label: str, rows_per_txn: int) -> WorkerRun:
         proc = subprocess.run([sys.executable, "-m", "bench.cdc_throughput", "--child"],
                               input=json.dumps(job), capture_output=True, text=True, cwd=REPO,
                               check=False, env={**os.environ, "TZ": "UTC"})
-    finally:
+    finally:  # what the run created: its topic and its checkpoint
         asyncio.run(delete_topics(info.kafka_bootstrap, [name]))
+        _execute(info.mariadb_port, "DELETE FROM cachesync.positions WHERE source_name = %s",
+                 name)
     if proc.returncode != 0:
         raise RuntimeError(f"worker child failed:\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -328,6 +339,7 @@ def main() -> None:
                 f"publisher {run.publisher_cpu_us_per_row:.1f} us)", flush=True)
             best = {key: max(best.get(key, 0.0), rate) for key, rate in rates.items()}
         results[label] = {key: round(rate) for key, rate in best.items()}
+        _execute(info.mariadb_port, f"DROP TABLE app.{span.table}")
     results["worker_peak_rss_mb"] = round(peak, 1)
     print(f"{'workload':<12} {'worker':>12} {'plain loop':>12} {'mariadb-binlog':>15} "
           f"{'worker/plain':>13}")

@@ -126,6 +126,9 @@ def mariadb_cnf(data_dir: Path, port: int) -> str:
             "innodb_log_file_size=256M",
             "innodb_flush_log_at_trx_commit=2",
             "sync_binlog=0",
+            # A development stack: binlog files older than a day go (at the next rotation),
+            # as Kafka's records do, so that runs and tests do not fill the disk.
+            "binlog_expire_logs_seconds=86400",
             "max_connections=500",
             "skip-name-resolve",
             "",
