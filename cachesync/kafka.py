@@ -31,7 +31,8 @@ def group_consumer(kafka: KafkaConfig, group_id: str, **options: Any) -> AIOKafk
 
 DELETE_WAIT_S: Final = 30.0
 """How long :func:`delete_topics` waits for the broker to stop listing deleted topics (Kafka
-deletes them asynchronously)."""
+deletes them asynchronously), asking every ``DELETE_POLL_S``."""
+DELETE_POLL_S: Final = 0.2
 UNKNOWN_TOPIC_OR_PARTITION: Final = 3
 """Kafka's error code for a topic that does not exist (gone already: nothing to delete)."""
 
@@ -83,11 +84,11 @@ async def delete_topics(bootstrap_servers: str | list[str], topics: Iterable[str
                    if code not in (0, UNKNOWN_TOPIC_OR_PARTITION)]
         if refused:
             raise TopicDeletionFailed(f"Kafka did not delete {', '.join(refused)}")
-        for _ in range(int(DELETE_WAIT_S / 0.2)):
+        for _ in range(int(DELETE_WAIT_S / DELETE_POLL_S)):
             listed = set(present) & set(await admin.list_topics())
             if not listed:
                 break
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(DELETE_POLL_S)
         else:
             raise TopicDeletionFailed(f"Kafka still lists {', '.join(sorted(listed))} "
                                       f"{DELETE_WAIT_S:.0f} s after deleting it")

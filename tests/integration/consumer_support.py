@@ -51,6 +51,16 @@ async def create_topic(bootstrap: str, topic: str, partitions: int = 4) -> None:
         await admin.close()
 
 
+async def listed_topics(bootstrap: str) -> set[str]:
+    """The topics the broker lists."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()

@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from cachesync.stack import Stack
+from tests.integration.consumer_support import listed_topics
 
 REPO = Path(__file__).resolve().parents[2]
 CACHESYNC = str(Path(sys.executable).with_name("cachesync"))
@@ -33,14 +32,7 @@ def _process_groups() -> set[int]:
 
 def _topics_left(stack: Stack, topics: set[str]) -> set[str]:
     """Which of ``topics`` the broker still lists."""
-    async def run() -> set[str]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.info().kafka_bootstrap)
-        await admin.start()
-        try:
-            return topics & set(await admin.list_topics())
-        finally:
-            await admin.close()
-    return asyncio.run(run())
+    return topics & asyncio.run(listed_topics(stack.info().kafka_bootstrap))
 
 
 def test_a_short_demo_is_consistent_shows_figures_and_leaves_nothing(

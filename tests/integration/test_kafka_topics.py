@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from aiokafka import ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from cachesync.kafka import (
@@ -21,6 +20,7 @@ from cachesync.kafka import (
 from cachesync.stack import StackInfo
 from schemas.config import KafkaConfig
 from tests.integration.conftest import unique_name
+from tests.integration.consumer_support import listed_topics
 from tests.integration.test_cdc_support import cdc_setup, create_table, run_cli
 
 
@@ -101,12 +101,7 @@ def test_delete_topics_deletes_those_that_exist_and_names_them(stack: StackInfo)
         for topic in (kept, gone):
             await ensure_topic(kafka, topic)
         deleted = await delete_topics(stack.kafka_bootstrap, [gone, never])
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-        await admin.start()
-        try:
-            return deleted, set(await admin.list_topics())
-        finally:
-            await admin.close()
+        return deleted, await listed_topics(stack.kafka_bootstrap)
 
     deleted, listed = asyncio.run(run())
     assert deleted == [gone]  # the one that never existed is not an error
