@@ -1,7 +1,7 @@
 """The torture run: one fault after another under load; nothing lost, nothing stale.
 
     .venv/bin/python -m bench.torture [--stack-dir DIR --base-port N] [--faults a,b,...]
-        [--redis-outage-s 30] [--big-txn-rows 20000] [--rate 200] [--partitions 12]
+        [--redis-outage-s 30] [--big-txn-rows 100000] [--rate 200] [--partitions 12]
         [--instance-ids]
 
 It starts the local stack (if needed), the CDC worker and one consumer per region as child
@@ -654,7 +654,7 @@ def main() -> None:
     parser.add_argument("--faults", default=",".join(FAULTS),
                         help="comma-separated fault names, in order (default: all, see above)")
     parser.add_argument("--redis-outage-s", type=float, default=30)
-    parser.add_argument("--big-txn-rows", type=int, default=20_000)
+    parser.add_argument("--big-txn-rows", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=200,
                         help="writer transactions per second, all writers together")
     parser.add_argument("--writers", type=int, default=4)

@@ -1,9 +1,11 @@
 """The torture run's short variant (``bench/torture.py``) against the test stack.
 
-One fault of each kind that is quick to inject: a CDC SIGKILL inside a 10,000-row
-transaction, a consumer SIGKILL, a 5 s Redis outage of one region, a MariaDB restart and an
-ALTER TABLE, under a light workload with racing cache-aside fills. The Kafka broker restart
-and the 1 → 3 → 1 rescaling take too long for ``make test``; the full bench runs them.
+One fault of each kind that is quick to inject: a CDC SIGKILL inside a 100,000-row
+transaction (large enough that the worker, at 150-200k rows/s, saves a checkpoint inside
+it; a 10,000-row one went by between two checkpoints), a consumer SIGKILL, a 5 s Redis
+outage of one region, a MariaDB restart and an ALTER TABLE, under a light workload with
+racing cache-aside fills. The Kafka broker restart and the 1 → 3 → 1 rescaling take too
+long for ``make test``; the full bench runs them.
 
 It runs on the shared test stack (the tests run one at a time): the run uses its own topic,
 checkpoint, tables (``app.users``, ``app.profiles``, ``app.balances``, ``app.torture_*``,
@@ -31,7 +33,7 @@ def test_short_torture_run_loses_nothing_and_leaves_nothing_stale(stack_control:
     result = subprocess.run(
         [sys.executable, "-m", "bench.torture", "--stack-dir", str(stack_control.data_dir),
          "--base-port", str(base_port), "--faults", ",".join(FAULTS),
-         "--big-txn-rows", "10000", "--redis-outage-s", "5", "--partitions", "4",
+         "--big-txn-rows", "100000", "--redis-outage-s", "5", "--partitions", "4",
          "--rate", "60", "--writers", "2", "--read-rate", "20", "--ledger-rate", "20",
          "--users", "500", "--warmup-s", "1", "--gap-s", "1", "--recover-timeout-s", "150",
          "--caught-up-lag-s", "5",
@@ -48,6 +50,6 @@ def test_short_torture_run_loses_nothing_and_leaves_nothing_stale(stack_control:
     assert [row[1] for row in table] == list(FAULTS), output
     # Every fault recovered (a number, not "timeout") with 0 lost and 0 stale.
     assert all(float(row[2]) >= 0 and row[3] == "0" and row[4] == "0" for row in table), output
-    assert "SIGKILL inside a 10000-row transaction" in result.stdout, output
+    assert "SIGKILL inside a 100000-row transaction" in result.stdout, output
     for service in Stack.SERVICES:
         assert stack_control.healthy(service), f"{service} is not back up after the run"
